@@ -1,0 +1,9 @@
+/**
+ * The registry of `cnilab` subcommands, in the order `cnilab --help` lists them.
+ * @module
+ */
+import type { Command } from "./command.ts";
+
+/** Every subcommand. */
+export const COMMANDS: Command[] = [
+];
