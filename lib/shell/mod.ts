@@ -9,7 +9,8 @@
  *   is exec'd for every CNI operation.
  * @module
  */
-import { statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, openSync, statSync } from "node:fs";
 import process from "node:process";
 import { emit } from "../events/mod.ts";
 
@@ -130,4 +131,54 @@ export function which(name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Options for {@link spawnDetached}. */
+export interface SpawnOptions {
+  /** Extra environment variables (merged over the current environment). */
+  env?: Record<string, string>;
+  /** File that receives the process's stdout and stderr (appended); /dev/null when absent. */
+  log?: string;
+}
+
+/**
+ * Starts a long-lived process in its own session (it outlives cnilab, like a pause container outlives the
+ * kubelet's call) and returns its PID. Recorded on the event stream like every command.
+ */
+export function spawnDetached(argv: string[], options: SpawnOptions = {}): Promise<number> {
+  const id = nextId++;
+  emit({ type: "command:start", id, argv, purpose: "action" });
+  const started = performance.now();
+  const out = openSync(options.log ?? "/dev/null", "a");
+  try {
+    const child = spawn(argv[0], argv.slice(1), {
+      detached: true,
+      stdio: ["ignore", out, out],
+      env: { ...process.env, ...options.env },
+    });
+    return new Promise((resolve, reject) => {
+      child.once("error", (error) => {
+        const result = { argv, code: 127, stdout: "", stderr: String(error), durationMs: performance.now() - started };
+        emit({ type: "command:end", id, purpose: "action", ...result });
+        reject(new CommandError(result));
+      });
+      child.once("spawn", () => {
+        child.unref();
+        const pid = child.pid as number;
+        emit({
+          type: "command:end",
+          id,
+          argv,
+          purpose: "action",
+          code: 0,
+          stdout: `started in the background as PID ${pid}`,
+          stderr: "",
+          durationMs: performance.now() - started,
+        });
+        resolve(pid);
+      });
+    });
+  } finally {
+    closeSync(out);
+  }
 }
