@@ -1,6 +1,6 @@
 /**
- * The shape of a cnilab CNI plugin. Each plugin lives in `lib/plugins/<name>/mod.ts` and exports a
- * {@link PluginDefinition}; the one multi-call executable (`lib/plugins/main.ts`) picks the plugin by the
+ * The shape of a cnilab CNI plugin. Each plugin lives in `lib/plugins/<name>/mod.ts` and exports its
+ * {@link PluginDefinition} as `plugin` (`export const plugin: PluginDefinition = {...}`); the one multi-call executable (`lib/plugins/main.ts`) picks the plugin by the
  * name it was started as (`cnilab-bridge`, `cnilab-host-local`, `cnilab-loopback`) and hands it to the
  * skeleton (`lib/cni/skeleton.ts`), which does the protocol.
  * @module
