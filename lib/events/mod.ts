@@ -4,6 +4,12 @@
  * @module
  */
 
+/**
+ * Why a command runs: "action" changes state, "read" looks at state for a check, "show" is run so a person
+ * sees its output (the chapter's "Viewing Namespaces" commands).
+ */
+export type Purpose = "action" | "read" | "show";
+
 /** A command started (argv as run; `stdin` for `ip -batch` and plugin input). */
 export interface CommandStartEvent {
   type: "command:start";
@@ -11,7 +17,7 @@ export interface CommandStartEvent {
   argv: string[];
   stdin?: string;
   /** Why the command runs: an action that changes state, or a read for a check. */
-  purpose: "action" | "read";
+  purpose: Purpose;
 }
 
 /** A command finished. */
@@ -20,7 +26,7 @@ export interface CommandEndEvent {
   id: number;
   argv: string[];
   stdin?: string;
-  purpose: "action" | "read";
+  purpose: Purpose;
   code: number;
   durationMs: number;
   stdout: string;

@@ -6,6 +6,7 @@
  * `ip -batch -` process (see {@link batch}). It knows nothing about CNI.
  * @module
  */
+import type { Purpose } from "../events/mod.ts";
 import { type CommandResult, run } from "../shell/mod.ts";
 
 /** Where a command applies: the host namespace when `netns` is absent. */
@@ -99,7 +100,7 @@ function prefix(where: Where | undefined): string[] {
 }
 
 /** Runs one `ip` command (args without the leading `ip`). */
-export function ip(args: string[], where?: Where & { purpose?: "action" | "read" }): Promise<CommandResult> {
+export function ip(args: string[], where?: Where & { purpose?: Purpose }): Promise<CommandResult> {
   return run(["ip", ...prefix(where), ...args], { purpose: where?.purpose });
 }
 
@@ -216,7 +217,7 @@ export const netns = {
   exec(
     name: string,
     argv: string[],
-    opts: { check?: boolean; purpose?: "action" | "read"; timeoutMs?: number } = {},
+    opts: { check?: boolean; purpose?: Purpose; timeoutMs?: number } = {},
   ): Promise<CommandResult> {
     return run(["ip", "netns", "exec", name, ...argv], opts);
   },
@@ -260,7 +261,11 @@ export const link = {
     await ip(commands.bridgeAdd(name, opts), opts);
   },
   /** Creates a veth pair; with `peerNetns` the peer end is created directly in that namespace. */
-  async addVeth(name: string, peer: string, opts: Where & { peerNetns?: string; mtu?: number } = {}): Promise<void> {
+  async addVeth(
+    name: string,
+    peer: string,
+    opts: Where & { peerNetns?: string; mtu?: number } = {},
+  ): Promise<void> {
     await ip(commands.vethAdd(name, peer, opts), opts);
   },
   async del(name: string, where?: Where): Promise<void> {
@@ -293,7 +298,12 @@ export const link = {
 /** Addresses on links. */
 export const addr = {
   async list(where?: Where & { dev?: string; family?: 4 | 6 }): Promise<Address[]> {
-    const args = [...(where?.family ? [`-${where.family}`] : []), "addr", "show", ...(where?.dev ? ["dev", where.dev] : [])];
+    const args = [
+      ...(where?.family ? [`-${where.family}`] : []),
+      "addr",
+      "show",
+      ...(where?.dev ? ["dev", where.dev] : []),
+    ];
     const raw = await readJson<RawAddrLink[]>(args, where);
     return raw.flatMap((l) =>
       (l.addr_info ?? []).map((a): Address => ({

@@ -39,7 +39,7 @@ export type Owned =
   | { kind: "netns"; name: string }
   | { kind: "link"; name: string; netns?: string }
   | { kind: "process"; pid: number; start: number }
-  | { kind: "path"; path: string }
+  | { kind: "path"; path: string; tree?: boolean }
   | { kind: "mount"; path: string }
   | { kind: "sysctl"; key: string; value: string }
   | { kind: "undo"; what: string; argv: string[]; env?: Record<string, string>; stdin?: string };
@@ -268,7 +268,9 @@ export class Owner {
   /** Creates a directory (and records each missing parent), returns the path. */
   async mkdir(path: string): Promise<string> {
     const missing: string[] = [];
-    for (let p = path; p !== "/" && !existsSync(p); p = p.slice(0, p.lastIndexOf("/")) || "/") missing.unshift(p);
+    for (let p = path; p !== "/" && !existsSync(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
+      missing.unshift(p);
+    }
     for (const dir of missing) {
       await this.record({ kind: "path", path: dir });
       mkdirSync(dir);
@@ -297,7 +299,8 @@ export class Owner {
       case "process":
         return processAlive(obj.pid, obj.start);
       case "path":
-        return existsSync(obj.path);
+        // a directory cnilab made that now also holds others' files is no longer cnilab's alone
+        return existsSync(obj.path) && (obj.tree || !isDir(obj.path) || readdirSync(obj.path).length === 0);
       case "mount":
         return mounted(obj.path) || existsSync(obj.path);
       case "sysctl":
@@ -385,7 +388,12 @@ export class Owner {
       }
       case "path": {
         if (!existsSync(obj.path)) return false;
-        rmSync(obj.path, { recursive: true, force: true });
+        if (obj.tree) rmSync(obj.path, { recursive: true, force: true });
+        else if (isDir(obj.path)) {
+          // never recursive: others may have put their own files in a directory cnilab created
+          if (readdirSync(obj.path).length > 0) return false;
+          rmdirSync(obj.path);
+        } else unlinkSync(obj.path);
         return true;
       }
       case "sysctl":

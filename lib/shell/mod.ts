@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync, statSync } from "node:fs";
 import process from "node:process";
-import { emit } from "../events/mod.ts";
+import { emit, type Purpose } from "../events/mod.ts";
 
 /** Options for {@link run}. */
 export interface RunOptions {
@@ -24,8 +24,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Kill the command after this many milliseconds (exit code 124). */
   timeoutMs?: number;
-  /** Why it runs: "action" changes state, "read" only looks (default "action"). */
-  purpose?: "action" | "read";
+  /** Why it runs (default "action"); see {@link Purpose}. */
+  purpose?: Purpose;
 }
 
 /** What a finished command left behind. */
@@ -114,14 +114,24 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Com
   const started = performance.now();
   const out = await backend(argv, options);
   const result: CommandResult = { argv, ...out, durationMs: performance.now() - started };
-  emit({ type: "command:end", id, argv, stdin: options.stdin, purpose, ...out, durationMs: result.durationMs });
+  emit({
+    type: "command:end",
+    id,
+    argv,
+    stdin: options.stdin,
+    purpose,
+    ...out,
+    durationMs: result.durationMs,
+  });
   if (out.code !== 0 && options.check !== false) throw new CommandError(result);
   return result;
 }
 
 /** Looks up an executable on PATH (or returns undefined). */
 export function which(name: string): string | undefined {
-  const path = (process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(":");
+  const path = (process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(
+    ":",
+  );
   for (const dir of path) {
     try {
       const st = statSync(`${dir}/${name}`);
@@ -158,7 +168,13 @@ export function spawnDetached(argv: string[], options: SpawnOptions = {}): Promi
     });
     return new Promise((resolve, reject) => {
       child.once("error", (error) => {
-        const result = { argv, code: 127, stdout: "", stderr: String(error), durationMs: performance.now() - started };
+        const result = {
+          argv,
+          code: 127,
+          stdout: "",
+          stderr: String(error),
+          durationMs: performance.now() - started,
+        };
         emit({ type: "command:end", id, purpose: "action", ...result });
         reject(new CommandError(result));
       });
