@@ -1,0 +1,465 @@
+/**
+ * libcni's `CNIConfig`: runs a network configuration list for one attachment (container ID + netns +
+ * interface name). What each plugin receives is built here, once:
+ *
+ * - `cniVersion` and `name` of the list, over whatever the plugin config said;
+ * - `runtimeConfig`: only the capability args the plugin declares in `capabilities` AND the caller supplies;
+ * - `prevResult`: on ADD, the previous plugin's result (never on the first plugin); on CHECK and DEL, the
+ *   cached final result of the ADD (converted to the list's version);
+ * - GC: `cni.dev/valid-attachments`.
+ *
+ * Differences from libcni, on purpose (see docs/runtime.md): a failed ADD is rolled back here (the failing
+ * plugin and the ones before it get DEL in reverse order) instead of leaving that to the caller; operations
+ * on one container are serialized by a lock; the cache is written atomically.
+ * @module
+ */
+import type { Attachment, CniCommand, PluginConfig, Result } from "../cni/types.ts";
+import { ErrorCode } from "../cni/errors.ts";
+import { deleteCache, listCachedAttachments, readCache, writeCache } from "./cache.ts";
+import { warnToStderr } from "./conf.ts";
+import { execPlugin, findInPath, type InvokeArgs, PluginExecError } from "./invoke.ts";
+import { withContainerLock } from "./lock.ts";
+import type { CachedAttachment, CniConfigOptions, NetworkConfList, RuntimeConf } from "./types.ts";
+import { atLeast, convertResult } from "./version.ts";
+
+/** Default libcni cache dir. */
+export const DEFAULT_CACHE_DIR = "/var/lib/cni";
+/** Default dir of the per-container lock files. */
+export const DEFAULT_LOCK_DIR = "/run/cnilab/cni-locks";
+/** Default per-plugin timeout. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** A CNI operation failed; says which plugin, which operation, and what the plugin said. */
+export class CniRuntimeError extends Error {
+  constructor(
+    message: string,
+    /** `add`, `del`, `check`, `status`, `gc`, `version` */
+    readonly op: string,
+    /** The plugin type that failed, when one did. */
+    readonly plugin?: string,
+    /** The spec's error code the plugin returned. */
+    readonly code?: number,
+    readonly timedOut = false,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = "CniRuntimeError";
+  }
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
+
+/** libcni's `ValidateContainerID`. */
+export function validateContainerId(id: string): void {
+  if (id === "") {
+    throw new CniRuntimeError("missing containerID", "validate", undefined, ErrorCode.InvalidEnvironment);
+  }
+  if (!NAME_RE.test(id)) {
+    throw new CniRuntimeError(
+      `invalid characters in containerID ${JSON.stringify(id)}`,
+      "validate",
+      undefined,
+      4,
+    );
+  }
+}
+
+/** libcni's `ValidateNetworkName`. */
+export function validateNetworkName(name: string): void {
+  if (name === "") throw new CniRuntimeError("missing network name", "validate", undefined, 4);
+  if (!NAME_RE.test(name)) {
+    throw new CniRuntimeError(
+      `invalid characters found in network name ${JSON.stringify(name)}`,
+      "validate",
+      undefined,
+      4,
+    );
+  }
+}
+
+/** libcni's `ValidateInterfaceName`: 1–15 bytes, not `.`/`..`, no `/`, `:` or whitespace. */
+export function validateInterfaceName(ifName: string): void {
+  const bad = (why: string) =>
+    new CniRuntimeError(`interface name ${JSON.stringify(ifName)} ${why}`, "validate", undefined, 4);
+  if (ifName === "") throw new CniRuntimeError("interface name is empty", "validate", undefined, 4);
+  if (Buffer.byteLength(ifName) > 15) throw bad("is too long (max 15 bytes)");
+  if (ifName === "." || ifName === "..") throw bad("is . or ..");
+  if (/[\/:\s]/.test(ifName)) throw bad("contains / or : or whitespace");
+}
+
+function describe(plugin: PluginConfig, network: string): string {
+  return `type="${plugin.type}" name="${network}"`;
+}
+
+function parseResult(stdout: string, version: string, pluginType: string): Result {
+  let value: unknown;
+  try {
+    value = JSON.parse(stdout);
+  } catch (error) {
+    throw new Error(`plugin ${pluginType} printed no valid JSON result: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`plugin ${pluginType} printed a result that is not a JSON object`);
+  }
+  const raw = value as Result;
+  // libcni: a result without cniVersion is taken to be in the config's version
+  const resultVersion = typeof raw.cniVersion === "string" && raw.cniVersion ? raw.cniVersion : version;
+  for (const ip of raw.ips ?? []) {
+    if (typeof ip?.address !== "string") {
+      throw new Error(`plugin ${pluginType} returned an ip without address`);
+    }
+  }
+  return convertResult({ ...raw, cniVersion: resultVersion }, version);
+}
+
+/** libcni's `CNIConfig`, bound to CNI_PATH dirs and a cache dir. */
+export class CniConfig {
+  readonly binDirs: string[];
+  readonly cacheDir: string;
+  readonly timeoutMs: number;
+  readonly lockDir: string;
+  readonly textBusyRetryMs: number;
+  readonly warn: (message: string) => void;
+
+  constructor(opts: CniConfigOptions) {
+    this.binDirs = [...opts.binDirs];
+    this.cacheDir = opts.cacheDir ?? DEFAULT_CACHE_DIR;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.lockDir = opts.lockDir ?? DEFAULT_LOCK_DIR;
+    this.textBusyRetryMs = opts.textBusyRetryMs ?? 1000;
+    this.warn = opts.onWarning ?? warnToStderr;
+  }
+
+  /** The executable a plugin type resolves to (throws a PluginNotFoundError naming the dirs searched). */
+  findPlugin(type: string): string {
+    return findInPath(type, this.binDirs);
+  }
+
+  /**
+   * The stdin of one plugin: its config with the list's `name` and `cniVersion`, `prevResult` when given,
+   * and `runtimeConfig` holding only the capabilities it declares and the caller supplies.
+   */
+  pluginStdin(
+    list: NetworkConfList,
+    plugin: PluginConfig,
+    prevResult?: Result,
+    rt?: RuntimeConf,
+  ): PluginConfig {
+    const conf: PluginConfig = { ...plugin, name: list.name, cniVersion: list.cniVersion };
+    if (prevResult) conf.prevResult = convertResult(prevResult, list.cniVersion);
+    if (rt) {
+      const runtimeConfig: Record<string, unknown> = {};
+      for (const [capability, enabled] of Object.entries(plugin.capabilities ?? {})) {
+        if (enabled === true && rt.capabilityArgs && capability in rt.capabilityArgs) {
+          runtimeConfig[capability] = rt.capabilityArgs[capability];
+        }
+      }
+      if (Object.keys(runtimeConfig).length > 0) conf.runtimeConfig = runtimeConfig;
+    }
+    return conf;
+  }
+
+  private args(command: CniCommand, rt?: RuntimeConf): InvokeArgs {
+    return {
+      command,
+      containerId: rt?.containerId,
+      netns: rt?.netns,
+      ifName: rt?.ifName,
+      pluginArgs: rt?.args,
+      path: this.binDirs,
+    };
+  }
+
+  private async invoke(
+    op: string,
+    command: CniCommand,
+    list: NetworkConfList,
+    plugin: PluginConfig,
+    stdin: PluginConfig,
+    rt?: RuntimeConf,
+  ): Promise<string> {
+    let path: string;
+    try {
+      path = this.findPlugin(plugin.type);
+    } catch (error) {
+      throw new CniRuntimeError(
+        `plugin ${describe(plugin, list.name)} failed (${op}): ${(error as Error).message}`,
+        op,
+        plugin.type,
+        undefined,
+        false,
+        error,
+      );
+    }
+    try {
+      const out = await execPlugin(path, JSON.stringify(stdin), this.args(command, rt), {
+        timeoutMs: this.timeoutMs,
+        textBusyRetryMs: this.textBusyRetryMs,
+      });
+      return out.stdout;
+    } catch (error) {
+      const e = error as PluginExecError;
+      throw new CniRuntimeError(
+        `plugin ${describe(plugin, list.name)} failed (${op}): ${e.message}`,
+        op,
+        plugin.type,
+        e.code,
+        e.timedOut === true,
+        error,
+      );
+    }
+  }
+
+  private validate(list: NetworkConfList, rt: RuntimeConf): void {
+    validateContainerId(rt.containerId);
+    validateNetworkName(list.name);
+    validateInterfaceName(rt.ifName);
+  }
+
+  private locked<T>(rt: RuntimeConf, fn: () => Promise<T>): Promise<T> {
+    validateContainerId(rt.containerId);
+    return withContainerLock(this.lockDir, rt.containerId, fn);
+  }
+
+  /**
+   * ADD: runs the chain in order, each plugin getting the previous plugin's result as `prevResult`; caches
+   * the final result only when the whole chain succeeded. On failure (error, crash, timeout) the failing
+   * plugin and those before it get DEL in reverse order (without prevResult, as a runtime's teardown after
+   * a failed ADD has no cached result), nothing is cached, and the original error is thrown.
+   */
+  addNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<Result> {
+    return this.locked(rt, async () => {
+      this.validate(list, rt);
+      for (const plugin of list.plugins) this.resolveOrThrow("add", list, plugin);
+      let result: Result | undefined;
+      for (let i = 0; i < list.plugins.length; i++) {
+        const plugin = list.plugins[i];
+        try {
+          const stdout = await this.invoke(
+            "add",
+            "ADD",
+            list,
+            plugin,
+            this.pluginStdin(list, plugin, result, rt),
+            rt,
+          );
+          result = parseResult(stdout, list.cniVersion, plugin.type);
+        } catch (error) {
+          await this.rollback(list, rt, i);
+          if (error instanceof CniRuntimeError) throw error;
+          throw new CniRuntimeError(
+            `plugin ${describe(plugin, list.name)} failed (add): ${(error as Error).message}`,
+            "add",
+            plugin.type,
+          );
+        }
+      }
+      const final = result ?? { cniVersion: list.cniVersion };
+      try {
+        writeCache(this.cacheDir, list, rt, final);
+      } catch (error) {
+        await this.rollback(list, rt, list.plugins.length - 1);
+        throw new CniRuntimeError(
+          `failed to set network "${list.name}" cached result: ${(error as Error).message}`,
+          "add",
+        );
+      }
+      return final;
+    });
+  }
+
+  private resolveOrThrow(op: string, list: NetworkConfList, plugin: PluginConfig): void {
+    try {
+      this.findPlugin(plugin.type);
+    } catch (error) {
+      throw new CniRuntimeError(
+        `plugin ${describe(plugin, list.name)} failed (${op}): ${(error as Error).message}`,
+        op,
+        plugin.type,
+      );
+    }
+  }
+
+  private async rollback(list: NetworkConfList, rt: RuntimeConf, failedIndex: number): Promise<void> {
+    for (let i = failedIndex; i >= 0; i--) {
+      const plugin = list.plugins[i];
+      try {
+        await this.invoke("del", "DEL", list, plugin, this.pluginStdin(list, plugin, undefined, rt), rt);
+      } catch (error) {
+        this.warn(`rollback after failed ADD: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * CHECK: refuses lists older than 0.4.0, does nothing when `disableCheck` is set, needs the cached result
+   * of a previous ADD, and runs the chain in order with it as `prevResult`; stops at the first error.
+   */
+  checkNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+    return this.locked(rt, async () => {
+      if (!atLeast(list.cniVersion, "0.4.0")) {
+        throw new CniRuntimeError(
+          `configuration version "${list.cniVersion}" does not support the CHECK command`,
+          "check",
+        );
+      }
+      if (list.disableCheck) return;
+      this.validate(list, rt);
+      let cached;
+      try {
+        cached = readCache(this.cacheDir, list.name, rt);
+      } catch (error) {
+        throw new CniRuntimeError(
+          `failed to get network "${list.name}" cached result: ${(error as Error).message}`,
+          "check",
+        );
+      }
+      if (!cached?.result) {
+        throw new CniRuntimeError(
+          `no cached result for network "${list.name}", container ${rt.containerId}, interface ${rt.ifName}: ` +
+            `CHECK needs a previous ADD`,
+          "check",
+        );
+      }
+      const prev = convertResult(cached.result, list.cniVersion);
+      for (const plugin of list.plugins) {
+        await this.invoke("check", "CHECK", list, plugin, this.pluginStdin(list, plugin, prev, rt), rt);
+      }
+    });
+  }
+
+  /**
+   * DEL: the chain in reverse order, every plugin getting the cached final ADD result as `prevResult`
+   * (0.4.0 and later; an unreadable cache record is removed and DEL goes on without it). Stops at the first
+   * failing plugin and keeps the cache so DEL can be retried; removes the cache record on success.
+   */
+  delNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+    return this.locked(rt, () => this.delUnlocked(list, rt));
+  }
+
+  private async delUnlocked(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+    this.validate(list, rt);
+    let prev: Result | undefined;
+    if (atLeast(list.cniVersion, "0.4.0")) {
+      try {
+        const cached = readCache(this.cacheDir, list.name, rt);
+        if (cached?.result) prev = convertResult(cached.result, list.cniVersion);
+      } catch (error) {
+        this.warn(`${(error as Error).message}; removing it and deleting without prevResult`);
+        deleteCache(this.cacheDir, list.name, rt);
+      }
+    }
+    for (let i = list.plugins.length - 1; i >= 0; i--) {
+      const plugin = list.plugins[i];
+      await this.invoke("delete", "DEL", list, plugin, this.pluginStdin(list, plugin, prev, rt), rt);
+    }
+    deleteCache(this.cacheDir, list.name, rt);
+  }
+
+  /** The cached final ADD result of an attachment, converted to the list's version (undefined if none). */
+  getCachedResult(
+    list: NetworkConfList,
+    rt: Pick<RuntimeConf, "containerId" | "ifName">,
+  ): Result | undefined {
+    const cached = readCache(this.cacheDir, list.name, rt);
+    return cached?.result ? convertResult(cached.result, list.cniVersion) : undefined;
+  }
+
+  /** Cached attachments (all, or one container's), from the cache dir. */
+  getCachedAttachments(containerId?: string): CachedAttachment[] {
+    return listCachedAttachments(this.cacheDir, containerId);
+  }
+
+  /**
+   * GC (libcni's `GCNetworkList`): nothing when `disableGC` is set; else DEL every cached attachment of
+   * this network that is not in `validAttachments` (undefined = none is valid, as cnitool passes), then, for
+   * 1.1.0 lists, GC to every plugin with `cni.dev/valid-attachments`. Errors are collected; all steps run.
+   */
+  async gcNetworkList(list: NetworkConfList, validAttachments?: Attachment[]): Promise<void> {
+    if (list.disableGC) return;
+    const valid = new Set((validAttachments ?? []).map((a) => `${a.containerID}\0${a.ifname}`));
+    const errors: string[] = [];
+    for (const cached of this.getCachedAttachments()) {
+      if (cached.network !== list.name) continue;
+      if (valid.has(`${cached.containerId}\0${cached.ifName}`)) continue;
+      const rt: RuntimeConf = {
+        containerId: cached.containerId,
+        netns: cached.netns ?? "",
+        ifName: cached.ifName,
+        args: cached.cniArgs,
+        capabilityArgs: cached.capabilityArgs,
+      };
+      try {
+        await this.delNetworkList(list, rt);
+      } catch (error) {
+        errors.push(
+          `failed to delete stale attachment ${rt.containerId} ${rt.ifName}: ${(error as Error).message}`,
+        );
+      }
+    }
+    if (atLeast(list.cniVersion, "1.1.0")) {
+      for (const plugin of list.plugins) {
+        const stdin: Record<string, unknown> = { ...plugin, name: list.name, cniVersion: list.cniVersion };
+        if (validAttachments) stdin["cni.dev/valid-attachments"] = validAttachments;
+        try {
+          await this.invoke("gc", "GC", list, plugin, stdin as PluginConfig);
+        } catch (error) {
+          errors.push((error as Error).message);
+        }
+      }
+    }
+    if (errors.length > 0) throw new CniRuntimeError(errors.join("\n"), "gc");
+  }
+
+  /** STATUS (1.1.0 lists; older ones are reported ready without asking): each plugin in order, first error wins. */
+  async getStatusNetworkList(list: NetworkConfList): Promise<void> {
+    if (!atLeast(list.cniVersion, "1.1.0")) return;
+    for (const plugin of list.plugins) {
+      await this.invoke("status", "STATUS", list, plugin, {
+        ...plugin,
+        name: list.name,
+        cniVersion: list.cniVersion,
+      });
+    }
+  }
+
+  /** VERSION of one plugin type: `{cniVersion, supportedVersions}`. */
+  async versionInfo(type: string): Promise<{ cniVersion: string; supportedVersions: string[] }> {
+    const plugin: PluginConfig = { type };
+    const list = { name: "version", cniVersion: "1.1.0" } as NetworkConfList;
+    const stdout = await this.invoke(
+      "version",
+      "VERSION",
+      list,
+      plugin,
+      { cniVersion: "1.1.0" } as PluginConfig,
+    );
+    const parsed = JSON.parse(stdout) as { cniVersion: string; supportedVersions: string[] };
+    if (!Array.isArray(parsed.supportedVersions)) {
+      throw new CniRuntimeError(`plugin ${type} answered VERSION without supportedVersions`, "version", type);
+    }
+    return parsed;
+  }
+
+  /**
+   * libcni's `ValidateNetworkList`: every plugin exists and supports the list's version. Returns the
+   * capabilities the list declares.
+   */
+  async validateNetworkList(list: NetworkConfList): Promise<string[]> {
+    const problems: string[] = [];
+    const caps = new Set<string>();
+    for (const plugin of list.plugins) {
+      try {
+        const info = await this.versionInfo(plugin.type);
+        if (!info.supportedVersions.includes(list.cniVersion)) {
+          problems.push(`plugin ${plugin.type} does not support config version "${list.cniVersion}"`);
+        }
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+      for (const [c, on] of Object.entries(plugin.capabilities ?? {})) if (on) caps.add(c);
+    }
+    if (problems.length > 0) throw new CniRuntimeError(problems.join("; "), "validate");
+    return [...caps];
+  }
+}

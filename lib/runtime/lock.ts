@@ -1,0 +1,105 @@
+/**
+ * "Never two operations on one container at once" (CNI spec, runtime side), within one process and across
+ * processes (two `cnilab` commands, a lab and `cnilab clean`).
+ *
+ * - In process: a promise queue per container ID.
+ * - Across processes: `flock(2)` on `<lockDir>/<containerID>.lock`, called through Bun's FFI. The kernel
+ *   drops a flock when its holder dies, so a `kill -9` never leaves a stale lock to detect or break (the
+ *   weakness of O_EXCL lock files). The lock file is removed on release; a waiter that locked a file that
+ *   was meanwhile unlinked notices (inode changed) and starts over, so two holders can never coexist.
+ * @module
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+type FlockFn = (fd: number, op: number) => number;
+let flockFn: FlockFn | undefined;
+
+async function flock(): Promise<FlockFn> {
+  if (flockFn) return flockFn;
+  // a computed specifier keeps `deno check` from resolving the Bun-only module
+  const specifier = ["bun", "ffi"].join(":");
+  const ffi = await import(specifier) as {
+    dlopen(lib: string, symbols: Record<string, { args: string[]; returns: string }>): {
+      symbols: { flock: FlockFn };
+    };
+  };
+  const libc = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } });
+  flockFn = libc.symbols.flock;
+  return flockFn;
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Options of {@link withContainerLock}. */
+export interface LockOptions {
+  /** Give up waiting for another process after this long (ms). Default 10 minutes. */
+  waitMs?: number;
+}
+
+async function acquire(file: string, waitMs: number): Promise<number> {
+  const lock = await flock();
+  const deadline = Date.now() + waitMs;
+  let delay = 2;
+  for (;;) {
+    const fd = openSync(file, "a+", 0o600);
+    if (lock(fd, LOCK_EX | LOCK_NB) === 0) {
+      // the previous holder may have unlinked the file between our open and our lock
+      let same = false;
+      try {
+        same = statSync(file).ino === fstatSync(fd).ino;
+      } catch {
+        same = false;
+      }
+      if (same) return fd;
+      closeSync(fd);
+      continue;
+    }
+    closeSync(fd);
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${waitMs} ms waiting for the container lock ${file} (held by another process)`,
+      );
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/**
+ * Runs `fn` while holding the lock of `containerId`: no other operation on that container, in this process
+ * or another using the same `lockDir`, runs meanwhile.
+ */
+export function withContainerLock<T>(
+  lockDir: string,
+  containerId: string,
+  fn: () => Promise<T>,
+  opts: LockOptions = {},
+): Promise<T> {
+  const key = `${lockDir}\0${containerId}`;
+  const previous = queues.get(key) ?? Promise.resolve();
+  const mine = previous.catch(() => {}).then(async () => {
+    mkdirSync(lockDir, { recursive: true, mode: 0o700 });
+    const file = join(lockDir, `${containerId}.lock`);
+    const fd = await acquire(file, opts.waitMs ?? 600_000);
+    try {
+      return await fn();
+    } finally {
+      rmSync(file, { force: true });
+      closeSync(fd);
+    }
+  });
+  const tail = mine.catch(() => {});
+  queues.set(key, tail);
+  tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return mine;
+}
