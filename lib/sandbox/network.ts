@@ -1,0 +1,180 @@
+/**
+ * The sandbox runtime's view of pod networking: one narrow interface, {@link NetworkSetup}, and its one real
+ * implementation, {@link CniPodNetwork}, on top of cnilab's CNI runtime (lib/runtime, go-cni-shaped) — the
+ * way containerd's CRI plugin sits on go-cni. The sandbox runtime never runs a plugin itself.
+ *
+ * Which CNI config a pod uses:
+ * - `--conf-dir DIR [--bin-dir DIR[:DIR…]]`: that conf dir, loaded as containerd does (first `max_conf_num`
+ *   files, sorted), plugins searched along the bin dirs (default: cnilab's built plugins in dist/cni when
+ *   they exist, then /usr/lib/cni);
+ * - otherwise cnilab's own default conflist, written into the pod's directory: `bridge` on the bridge
+ *   `cnilab0` (gateway 10.89.0.1) with `host-local` addresses from 10.89.0.0/16, plus go-cni's loopback.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { CniNetworks } from "../runtime/mod.ts";
+import type { SetupResult } from "../runtime/types.ts";
+import type { Owned } from "../ownership/mod.ts";
+
+/** Where the repository is (for dist/cni and bin/cnilab). */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+
+/** cnilab's own plugin executables, when built. */
+export const CNILAB_PLUGIN_DIR = `${REPO_ROOT}/dist/cni`;
+
+/** Debian's reference plugins (package containernetworking-plugins). */
+export const REFERENCE_PLUGIN_DIR = "/usr/lib/cni";
+
+/** The default network's bridge, subnet and name. */
+export const DEFAULT_NETWORK = {
+  name: "cnilab-pods",
+  bridge: "cnilab0",
+  subnet: "10.89.0.0/16",
+  gateway: "10.89.0.1",
+} as const;
+
+/** The conflist cnilab uses when no conf dir is given. */
+export function defaultConflist(): string {
+  return JSON.stringify(
+    {
+      cniVersion: "1.0.0",
+      name: DEFAULT_NETWORK.name,
+      plugins: [
+        {
+          type: "bridge",
+          bridge: DEFAULT_NETWORK.bridge,
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: "host-local",
+            ranges: [[{ subnet: DEFAULT_NETWORK.subnet, gateway: DEFAULT_NETWORK.gateway }]],
+            routes: [{ dst: "0.0.0.0/0" }],
+          },
+        },
+      ],
+    },
+    null,
+    2,
+  ) + "\n";
+}
+
+/** Plugin directories: cnilab's built plugins first when they exist, then the reference plugins. */
+export function defaultBinDirs(): string[] {
+  return existsSync(CNILAB_PLUGIN_DIR) ? [CNILAB_PLUGIN_DIR, REFERENCE_PLUGIN_DIR] : [REFERENCE_PLUGIN_DIR];
+}
+
+/** What a sandbox's network is, as stored in its state (enough to tear it down from another process). */
+export interface NetworkDescription {
+  kind: "cni";
+  confDir: string;
+  binDirs: string[];
+  maxConfNum: number;
+  /** libcni cache dir (results under `<cacheDir>/results`); absent = the runtime's default /var/lib/cni. */
+  cacheDir?: string;
+  /** True when confDir holds cnilab's default conflist (written for this pod). */
+  defaultConf: boolean;
+}
+
+/** What the sandbox runtime hands to the network layer: the CRI-side facts of the sandbox. */
+export interface PodNetworkRequest {
+  /** Sandbox ID, used as CNI_CONTAINERID (as containerd does). */
+  id: string;
+  netnsPath: string;
+  /** CNI_ARGS (containerd's labels: IgnoreUnknown, K8S_POD_NAMESPACE, K8S_POD_NAME, …). */
+  args: Record<string, string>;
+  /** Capability args (containerd: pod annotations, port mappings, …). */
+  capabilityArgs: Record<string, unknown>;
+}
+
+/** What CNI ADD gave the pod. */
+export interface PodNetworkStatus {
+  /** Addresses of eth0 (`10.89.0.5/16`). */
+  ips: string[];
+  /** The pod IP (first address of eth0, without prefix). */
+  ip?: string;
+  /** Interfaces inside the sandbox, by name, with their addresses. */
+  interfaces: Record<string, { mac?: string; addresses: string[] }>;
+  /** Each network's ADD duration. */
+  networks: { name: string; ifName: string; durationMs: number }[];
+}
+
+/** The narrow interface between the sandbox runtime and pod networking. */
+export interface NetworkSetup {
+  readonly description: NetworkDescription;
+  /** CNI ADD of every configured network (loopback first). */
+  setup(req: PodNetworkRequest): Promise<PodNetworkStatus>;
+  /** CNI DEL of every configured network; succeeds when things are already gone. */
+  teardown(req: PodNetworkRequest): Promise<void>;
+  /** The command that tears it down from another process: recorded in the ownership journal before ADD. */
+  undo(req: PodNetworkRequest): Owned;
+}
+
+/** Pod networking through cnilab's CNI runtime (go-cni's `CNI.Setup` / `CNI.Remove`). */
+export class CniPodNetwork implements NetworkSetup {
+  private networks?: Promise<CniNetworks>;
+
+  constructor(readonly description: NetworkDescription) {}
+
+  private load(): Promise<CniNetworks> {
+    // loaded on first use: `pod ls`, `pod logs` and `pod exec` never need the CNI runtime
+    this.networks ??= import("../runtime/mod.ts").then(({ CniNetworks }) =>
+      CniNetworks.load({
+        confDir: this.description.confDir,
+        binDirs: this.description.binDirs,
+        maxConfNum: this.description.maxConfNum,
+        cacheDir: this.description.cacheDir,
+      })
+    );
+    return this.networks;
+  }
+
+  /** Loads the conf dir now, so a bad config fails before the sandbox is created. */
+  async validate(): Promise<void> {
+    await this.load();
+  }
+
+  async setup(req: PodNetworkRequest): Promise<PodNetworkStatus> {
+    const cni = await this.load();
+    const result = await cni.setup(req.id, req.netnsPath, {
+      args: req.args,
+      capabilityArgs: req.capabilityArgs,
+    });
+    return toStatus(result);
+  }
+
+  async teardown(req: PodNetworkRequest): Promise<void> {
+    const cni = await this.load();
+    await cni.remove(req.id, req.netnsPath, { args: req.args, capabilityArgs: req.capabilityArgs });
+  }
+
+  undo(req: PodNetworkRequest): Owned {
+    return {
+      kind: "undo",
+      what: `CNI DEL of sandbox ${req.id.slice(0, 13)}`,
+      argv: [`${REPO_ROOT}/bin/cnilab`, "pod", "cni-del", JSON.stringify({ network: this.description, req })],
+    };
+  }
+}
+
+/** Turns go-cni's result into what the sandbox keeps. */
+export function toStatus(result: SetupResult): PodNetworkStatus {
+  const interfaces: PodNetworkStatus["interfaces"] = {};
+  for (const [name, cfg] of Object.entries(result.interfaces)) {
+    if (!cfg.sandbox) continue;
+    interfaces[name] = { mac: cfg.mac, addresses: cfg.ipConfigs.map((c) => c.address) };
+  }
+  const eth0 = result.interfaces.eth0?.ipConfigs ?? [];
+  return {
+    ips: eth0.map((c) => c.address),
+    ip: eth0[0]?.ip,
+    interfaces,
+    networks: result.networks.map((n) => ({ name: n.name, ifName: n.ifName, durationMs: n.durationMs })),
+  };
+}
+
+/** The CNI network of a stored sandbox (for stop/remove from another process). */
+export function networkFromDescription(d: NetworkDescription): NetworkSetup {
+  return new CniPodNetwork(d);
+}

@@ -1,0 +1,470 @@
+/**
+ * The pod sandbox runtime, shaped like CRI's RuntimeService (what the kubelet calls on containerd):
+ * RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox, CreateContainer,
+ * StartContainer, StopContainer, ExecSync — in process, no daemon: the state file is the memory.
+ *
+ * RunPodSandbox, step by step (each step's duration is kept in the state's `timings`):
+ * 1. `netns`   — pin a new network namespace at /var/run/netns/cni-<uuid> (netns.ts)
+ * 2. `holder`  — start the pause holder in it, with new IPC and UTS namespaces (holder.ts)
+ * 3. `cni-add` — CNI ADD of loopback and the configured networks with containerd's CNI_ARGS (network.ts)
+ *
+ * Every object is recorded with the pod's {@link Owner} before it is created, so a `kill -9` at any point
+ * leaves a journal that `cnilab clean` replays; and a failure in any step undoes the earlier ones.
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Owner, setSysctl } from "../ownership/mod.ts";
+import { type CommandResult, run } from "../shell/mod.ts";
+import {
+  containerAlive,
+  type ContainerProcess,
+  startContainerProcess,
+  stopContainerProcess,
+} from "./container.ts";
+import { SandboxError } from "./errors.ts";
+import { type Holder, holderAlive, startHolder, stopHolder } from "./holder.ts";
+import { pinNewNetns, unpinNetns } from "./netns.ts";
+import {
+  CniPodNetwork,
+  defaultBinDirs,
+  defaultConflist,
+  type NetworkDescription,
+  networkFromDescription,
+  type NetworkSetup,
+  type PodNetworkRequest,
+} from "./network.ts";
+import {
+  claimPath,
+  type ContainerState,
+  ensureSandboxDir,
+  listStates,
+  readState,
+  SANDBOX_DIR,
+  type SandboxState,
+  statePath,
+  tidySandboxDir,
+  type Timing,
+  writeState,
+} from "./state.ts";
+
+/** What RunPodSandbox needs (CRI's PodSandboxConfig, reduced to what cnilab honours). */
+export interface SandboxConfig {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  hostname?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** A PID namespace for the pod (Kubernetes `shareProcessNamespace`). */
+  sharePid?: boolean;
+  /** Ports with a hostPort, passed as the `portMappings` capability (as containerd does). */
+  portMappings?: { hostPort: number; containerPort: number; protocol: string }[];
+}
+
+/** Which CNI configuration a sandbox uses. */
+export interface NetworkChoice {
+  /** A conf dir (containerd's `conf_dir`); absent = cnilab's default conflist (bridge cnilab0). */
+  confDir?: string;
+  /** Plugin dirs (containerd's `bin_dir`); default: dist/cni when built, then /usr/lib/cni. */
+  binDirs?: string[];
+  /** containerd's `max_conf_num` (default 1). */
+  maxConfNum?: number;
+  /** libcni's cache dir (default /var/lib/cni). */
+  cacheDir?: string;
+  /** A ready-made network layer instead (tests). */
+  setup?: NetworkSetup;
+}
+
+/** What CreateContainer needs (CRI's ContainerConfig, after the image was resolved: see image.ts). */
+export interface ContainerConfig {
+  name: string;
+  image: string;
+  argv: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  ports?: { containerPort: number; protocol: string; name?: string }[];
+  /** Files the image needs, written before the container is created. */
+  files?: { path: string; content: string }[];
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+function newUid(): string {
+  const h = randomHex(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+async function timed<T>(timings: Timing[], step: string, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push({ step, ms: performance.now() - started });
+  }
+}
+
+/** containerd's CNI_ARGS for a sandbox (its `toCNILabels`), in containerd's order. */
+export function cniArgsFor(
+  s: { id: string; name: string; namespace: string; uid: string },
+): Record<string, string> {
+  return {
+    IgnoreUnknown: "1",
+    K8S_POD_NAMESPACE: s.namespace,
+    K8S_POD_NAME: s.name,
+    K8S_POD_INFRA_CONTAINER_ID: s.id,
+    K8S_POD_UID: s.uid,
+  };
+}
+
+/** The network request of a stored sandbox. */
+function networkRequest(s: SandboxState): PodNetworkRequest {
+  return { id: s.id, netnsPath: s.netns.path, args: s.cniArgs, capabilityArgs: capabilityArgs(s) };
+}
+
+function capabilityArgs(
+  s: { annotations: Record<string, string> },
+  ports: SandboxConfig["portMappings"] = [],
+) {
+  const caps: Record<string, unknown> = { "io.kubernetes.cri.pod-annotations": s.annotations };
+  if (ports.length) caps.portMappings = ports;
+  return caps;
+}
+
+/** Finds a sandbox by full ID, unique ID prefix, or `name` / `namespace/name`. */
+export function findSandbox(ref: string): SandboxState {
+  const all = listStates();
+  const [ns, name] = ref.includes("/") ? ref.split("/", 2) : [undefined, ref];
+  const byName = all.filter((s) => s.name === name && (ns === undefined || s.namespace === ns));
+  if (byName.length === 1) return byName[0];
+  if (byName.length > 1) {
+    throw new SandboxError(`${ref} names pods in several namespaces; use namespace/name`);
+  }
+  const byId = all.filter((s) => s.id.startsWith(ref));
+  if (byId.length === 1 && ref.length >= 4) return byId[0];
+  throw new SandboxError(`no pod ${ref} (see \`cnilab pod ls\`)`);
+}
+
+/** Every sandbox, with container phases refreshed from the processes. */
+export function listPodSandbox(): SandboxState[] {
+  return listStates().map(refresh);
+}
+
+/** A sandbox's current status (CRI PodSandboxStatus): the stored state with liveness read back. */
+export function podSandboxStatus(id: string): SandboxState {
+  return refresh(readState(id));
+}
+
+function refresh(s: SandboxState): SandboxState {
+  for (const c of s.containers) {
+    if (c.phase === "running" && (!c.process || !containerAlive(c.process))) c.phase = "exited";
+  }
+  if (s.phase === "ready" && s.holder && !holderAlive(s.holder)) s.phase = "notready";
+  return s;
+}
+
+/** The network layer a choice means, and whether it needs cnilab's default conflist written. */
+function describeChoice(choice: NetworkChoice, dir: string): NetworkDescription {
+  if (choice.setup) return choice.setup.description;
+  return {
+    kind: "cni",
+    confDir: choice.confDir ?? `${dir}/net.d`,
+    binDirs: choice.binDirs?.length ? choice.binDirs : defaultBinDirs(),
+    maxConfNum: choice.maxConfNum ?? 1,
+    cacheDir: choice.cacheDir,
+    defaultConf: choice.confDir === undefined,
+  };
+}
+
+/**
+ * RunPodSandbox: pinned netns, pause holder, CNI ADD; returns the ready sandbox. Refuses a name that is
+ * taken. On failure everything made so far is removed before the error is rethrown.
+ */
+export async function runPodSandbox(
+  config: SandboxConfig,
+  choice: NetworkChoice = {},
+): Promise<SandboxState> {
+  const namespace = config.namespace ?? "default";
+  ensureSandboxDir();
+  const claim = claimPath(namespace, config.name);
+  if (existsSync(claim)) {
+    throw new SandboxError(`pod ${namespace}/${config.name} already exists (cnilab pod rm ${config.name})`);
+  }
+  if (choice.confDir && !existsSync(choice.confDir)) {
+    throw new SandboxError(`CNI conf dir ${choice.confDir} does not exist`);
+  }
+  if (choice.confDir && !choice.setup) {
+    // load the conf dir now: a bad config is an error before anything is created
+    await new CniPodNetwork(describeChoice(choice, "")).validate();
+  }
+  const owner = await Owner.begin("pod", `${namespace}/${config.name}`);
+  const id = randomHex(32);
+  const dir = `${SANDBOX_DIR}/${id}`;
+  const timings: Timing[] = [];
+  const state: SandboxState = {
+    version: 1,
+    id,
+    name: config.name,
+    namespace,
+    uid: config.uid ?? newUid(),
+    hostname: config.hostname ?? config.name.split(".")[0],
+    labels: config.labels ?? {},
+    annotations: config.annotations ?? {},
+    ownerId: owner.id,
+    createdAt: new Date().toISOString(),
+    phase: "creating",
+    dir,
+    netns: { name: "", path: "" },
+    sharePid: config.sharePid ?? false,
+    network: describeChoice(choice, dir),
+    cniArgs: {},
+    containers: [],
+    timings,
+  };
+  state.cniArgs = cniArgsFor(state);
+  const network = choice.setup ?? networkFromDescription(state.network);
+  const started = performance.now();
+  try {
+    await owner.record({ kind: "path", path: claim });
+    try {
+      writeFileSync(claim, id, { flag: "wx", mode: 0o600 });
+    } catch {
+      await owner.forget({ kind: "path", path: claim });
+      throw new SandboxError(`pod ${namespace}/${config.name} already exists (cnilab pod rm ${config.name})`);
+    }
+    await owner.record({ kind: "path", path: dir });
+    mkdirSync(`${dir}/logs`, { recursive: true, mode: 0o755 });
+    await owner.record({ kind: "path", path: statePath(id) });
+    writeState(state);
+
+    state.netns = await timed(timings, "netns", () => pinNewNetns(owner));
+    writeState(state);
+
+    state.holder = await timed(
+      timings,
+      "holder",
+      () =>
+        startHolder(owner, {
+          netnsPath: state.netns.path,
+          dir,
+          hostname: state.hostname,
+          sharePid: state.sharePid,
+        }),
+    );
+    writeState(state);
+
+    const req: PodNetworkRequest = {
+      id,
+      netnsPath: state.netns.path,
+      args: state.cniArgs,
+      capabilityArgs: capabilityArgs(state, config.portMappings),
+    };
+    if (state.network.defaultConf && !choice.setup) {
+      mkdirSync(state.network.confDir, { recursive: true });
+      writeFileSync(`${state.network.confDir}/10-cnilab.conflist`, defaultConflist());
+      // the bridge plugin turns ip_forward on as gateway; the ledger restores it when the last owner goes
+      await setSysctl(owner, "net.ipv4.ip_forward", "1");
+    }
+    await owner.record(network.undo(req));
+    state.status = await timed(timings, "cni-add", () => network.setup(req));
+    state.phase = "ready";
+    timings.push({ step: "sandbox-ready", ms: performance.now() - started });
+    writeState(state);
+    await owner.keep();
+    return state;
+  } catch (error) {
+    await owner.release();
+    tidySandboxDir();
+    throw error;
+  }
+}
+
+/** StopPodSandbox: stop every container, stop the holder, CNI DEL (the netns stays pinned until remove). */
+export async function stopPodSandbox(id: string): Promise<SandboxState> {
+  const state = readState(id);
+  const owner = await Owner.open(state.ownerId);
+  const timings: Timing[] = [];
+  const started = performance.now();
+  await timed(timings, "containers-stop", async () => {
+    await Promise.all(state.containers.map(async (c) => {
+      if (c.process) await stopContainerProcess(c.process);
+      if (c.phase === "running") {
+        c.phase = "exited";
+        c.finishedAt = new Date().toISOString();
+      }
+    }));
+  });
+  if (state.holder) await timed(timings, "holder-stop", () => stopHolder(state.holder as Holder));
+  if (state.netns.path) {
+    const network = networkFromDescription(state.network);
+    const req = networkRequest(state);
+    await timed(timings, "cni-del", () => network.teardown(req));
+    await owner.forget(network.undo(req));
+  }
+  state.phase = "notready";
+  timings.push({ step: "sandbox-stop", ms: performance.now() - started });
+  state.timings.push(...timings);
+  writeState(state);
+  return state;
+}
+
+/**
+ * RemovePodSandbox: stops it when needed, unpins the netns (lazy unmount + rm), removes state, logs and the
+ * name claim, then releases the owner's journal (which also catches anything an earlier crash left).
+ * Returns the timings of the removal.
+ */
+export async function removePodSandbox(id: string): Promise<Timing[]> {
+  let state = readState(id);
+  const timings: Timing[] = [];
+  const started = performance.now();
+  if (state.phase !== "notready") state = await stopPodSandbox(id);
+  else if (state.holder && holderAlive(state.holder)) state = await stopPodSandbox(id);
+  await timed(timings, "netns-unpin", () => unpinNetns(state.netns.path));
+  const owner = await Owner.open(state.ownerId);
+  await timed(timings, "release", async () => {
+    rmSync(statePath(id), { force: true });
+    rmSync(claimPath(state.namespace, state.name), { force: true });
+    rmSync(state.dir, { recursive: true, force: true });
+    await owner.release();
+  });
+  tidySandboxDir();
+  timings.push({ step: "sandbox-remove", ms: performance.now() - started });
+  return timings;
+}
+
+/** CreateContainer: writes the files its image needs and records it as `created`. Returns the container ID. */
+export function createContainer(sandboxId: string, config: ContainerConfig): string {
+  const state = readState(sandboxId);
+  if (state.containers.some((c) => c.name === config.name)) {
+    throw new SandboxError(`pod ${state.name} already has a container ${config.name}`);
+  }
+  for (const f of config.files ?? []) {
+    if (!f.path.startsWith(`${state.dir}/`)) {
+      throw new SandboxError(`image file ${f.path} is outside ${state.dir}`);
+    }
+    mkdirSync(f.path.slice(0, f.path.lastIndexOf("/")), { recursive: true });
+    writeFileSync(f.path, f.content);
+  }
+  const container: ContainerState = {
+    id: randomHex(32),
+    name: config.name,
+    image: config.image,
+    argv: config.argv,
+    env: config.env ?? {},
+    workingDir: config.workingDir,
+    ports: config.ports ?? [],
+    logPath: `${state.dir}/logs/${config.name}.log`,
+    phase: "created",
+    createdAt: new Date().toISOString(),
+    restartCount: 0,
+  };
+  state.containers.push(container);
+  writeState(state);
+  return container.id;
+}
+
+function findContainer(state: SandboxState, ref: string | undefined): ContainerState {
+  if (ref === undefined) {
+    if (state.containers.length === 0) throw new SandboxError(`pod ${state.name} has no containers`);
+    return state.containers[0];
+  }
+  const c = state.containers.find((c) =>
+    c.name === ref || c.id === ref || (ref.length >= 4 && c.id.startsWith(ref))
+  );
+  if (!c) {
+    throw new SandboxError(
+      `pod ${state.name} has no container ${ref} (it has: ${state.containers.map((c) => c.name).join(", ")})`,
+    );
+  }
+  return c;
+}
+
+/** StartContainer: starts (or restarts) a container in the holder's namespaces. */
+export async function startContainer(sandboxId: string, containerRef: string): Promise<ContainerProcess> {
+  const state = refresh(readState(sandboxId));
+  const c = findContainer(state, containerRef);
+  if (state.phase !== "ready" || !state.holder) {
+    throw new SandboxError(
+      `pod ${state.name} is not ready (its holder is not running): remove it and run it again`,
+    );
+  }
+  if (c.phase === "running") throw new SandboxError(`container ${c.name} is already running`);
+  const owner = await Owner.open(state.ownerId);
+  const hostname = state.hostname;
+  const proc = await startContainerProcess(owner, state.holder, {
+    argv: c.argv,
+    env: { HOSTNAME: hostname, ...c.env },
+    workingDir: c.workingDir,
+    logPath: c.logPath,
+    sharePid: state.sharePid,
+  });
+  if (c.startedAt) c.restartCount++;
+  c.process = proc;
+  c.phase = "running";
+  c.startedAt = new Date().toISOString();
+  c.finishedAt = undefined;
+  // re-read: another container may have been written meanwhile by this same process
+  const fresh = readState(sandboxId);
+  fresh.containers = fresh.containers.map((x) => (x.id === c.id ? c : x));
+  writeState(fresh);
+  return proc;
+}
+
+/** StopContainer: SIGTERM, then SIGKILL after `graceMs`; the pod keeps its namespaces and address. */
+export async function stopContainer(sandboxId: string, containerRef: string, graceMs = 2000): Promise<void> {
+  const state = readState(sandboxId);
+  const c = findContainer(state, containerRef);
+  if (c.process) await stopContainerProcess(c.process, graceMs);
+  c.phase = "exited";
+  c.finishedAt = new Date().toISOString();
+  writeState(state);
+}
+
+/**
+ * ExecSync: runs a command in a container's namespaces (net, IPC, UTS; PID and mount with a shared PID
+ * namespace) with the container's environment, and returns what it printed.
+ */
+export async function execSync(
+  sandboxId: string,
+  containerRef: string | undefined,
+  argv: string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  const state = refresh(readState(sandboxId));
+  const c = findContainer(state, containerRef);
+  if (c.phase !== "running" || !c.process) {
+    throw new SandboxError(`container ${c.name} of pod ${state.name} is not running`);
+  }
+  const env = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOSTNAME: state.hostname,
+    ...c.env,
+  };
+  return await run([
+    "env",
+    "-i",
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    "nsenter",
+    `--target=${c.process.pid}`,
+    "--net",
+    "--ipc",
+    "--uts",
+    ...(state.sharePid ? ["--pid", "--mount"] : []),
+    ...(c.workingDir ? [`--wd=${c.workingDir}`] : []),
+    "--",
+    ...argv,
+  ], { check: false, timeoutMs: opts.timeoutMs });
+}
+
+/** A container's log (stdout and stderr as written). */
+export function containerLogs(sandboxId: string, containerRef: string | undefined): string {
+  const state = readState(sandboxId);
+  const c = findContainer(state, containerRef);
+  try {
+    return readFileSync(c.logPath, "utf8");
+  } catch {
+    return "";
+  }
+}
