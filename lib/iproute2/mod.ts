@@ -6,6 +6,7 @@
  * `ip -batch -` process (see {@link batch}). It knows nothing about CNI.
  * @module
  */
+import { statfsSync } from "node:fs";
 import type { Purpose } from "../events/mod.ts";
 import { type CommandResult, run } from "../shell/mod.ts";
 
@@ -13,6 +14,11 @@ import { type CommandResult, run } from "../shell/mod.ts";
 export interface Where {
   /** A named network namespace (under /var/run/netns). */
   netns?: string;
+  /**
+   * A network namespace given by path (a CNI runtime's CNI_NETNS): `/var/run/netns/NAME` runs as
+   * `ip -n NAME`, any other path (e.g. `/proc/PID/ns/net`) as `nsenter --net=PATH ip` (one more exec).
+   */
+  netnsPath?: string;
 }
 
 /** A network link as read back from the kernel. */
@@ -95,17 +101,38 @@ interface RawRoute {
   flags?: string[];
 }
 
-function prefix(where: Where | undefined): string[] {
-  return where?.netns ? ["-n", where.netns] : [];
+/** The name of a namespace path under /var/run/netns (or /run/netns), else undefined. */
+export function netnsNameOf(path: string): string | undefined {
+  const m = /^(?:\/var)?\/run\/netns\/([^/]+)$/.exec(path);
+  return m && m[1] !== "." && m[1] !== ".." ? m[1] : undefined;
+}
+
+/** What a namespace path is: a network namespace, missing, or something else (statfs type NSFS_MAGIC). */
+export function netnsPathKind(path: string): "netns" | "missing" | "other" {
+  try {
+    return statfsSync(path).type === 0x6e736673 ? "netns" : "other";
+  } catch (e) {
+    return (e as { code?: string }).code === "ENOENT" ? "missing" : "other";
+  }
+}
+
+/** `ip` with the namespace selection: `ip`, `ip -n NAME` or `nsenter --net=PATH ip`. */
+function ipHead(where: Where | undefined): string[] {
+  if (where?.netns) return ["ip", "-n", where.netns];
+  if (where?.netnsPath) {
+    const name = netnsNameOf(where.netnsPath);
+    return name ? ["ip", "-n", name] : ["nsenter", `--net=${where.netnsPath}`, "ip"];
+  }
+  return ["ip"];
 }
 
 /** Runs one `ip` command (args without the leading `ip`). */
 export function ip(args: string[], where?: Where & { purpose?: Purpose }): Promise<CommandResult> {
-  return run(["ip", ...prefix(where), ...args], { purpose: where?.purpose });
+  return run([...ipHead(where), ...args], { purpose: where?.purpose });
 }
 
 async function readJson<T>(args: string[], where?: Where): Promise<T> {
-  const result = await run(["ip", "-json", ...prefix(where), ...args], { purpose: "read" });
+  const result = await run([...ipHead(where), "-json", ...args], { purpose: "read" });
   const text = result.stdout.trim();
   if (text === "") return [] as T;
   try {
@@ -127,7 +154,7 @@ export async function batch(commands: string[][], where?: Where): Promise<Comman
   if (commands.length === 0) return undefined;
   if (commands.length === 1) return await ip(commands[0], where);
   const script = commands.map((c) => c.map(quoteBatchArg).join(" ")).join("\n") + "\n";
-  return await run(["ip", ...prefix(where), "-batch", "-"], { stdin: script });
+  return await run([...ipHead(where), "-batch", "-"], { stdin: script });
 }
 
 // ---------------------------------------------------------------------------------------------------

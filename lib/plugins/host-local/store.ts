@@ -1,0 +1,176 @@
+/**
+ * host-local's on-disk store, byte for byte the reference plugin's, so both can share one dataDir:
+ *
+ * - `<dataDir>/<network>/` (mode 0755) holds everything of one network;
+ * - `lock`: every change happens under an exclusive flock(2) on it (the Go plugin flocks the same file);
+ * - one file per reserved address, named by the address (Go's canonical text), created O_EXCL, content
+ *   `<containerID>\r\n<ifname>` without a trailing newline (files holding only the container ID are the
+ *   format of older versions and still match);
+ * - `last_reserved_ip.<rangeSetIndex>`: the last address handed out from that range set (round-robin).
+ *
+ * Bun has no flock: it is called from libc through bun:ffi, so the lock is the very same kernel lock the
+ * Go plugin takes.
+ * @module
+ */
+import { dlopen, FFIType } from "bun:ffi";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import type { Attachment } from "../../cni/types.ts";
+import { formatIp, type Ip, parseIp } from "../../cni/ip.ts";
+
+const LOCK_EX = 2;
+const LOCK_UN = 8;
+const LINE_BREAK = "\r\n";
+const LAST_IP_PREFIX = "last_reserved_ip.";
+
+let flockFn: ((fd: number, op: number) => number) | undefined;
+
+function flock(fd: number, op: number): void {
+  if (!flockFn) {
+    const libc = dlopen("libc.so.6", { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
+    flockFn = (f, o) => libc.symbols.flock(f, o) as number;
+  }
+  if (flockFn(fd, op) !== 0) throw new Error(`flock(${op === LOCK_EX ? "LOCK_EX" : "LOCK_UN"}) failed`);
+}
+
+/** One reservation file: the address and who holds it. */
+export interface Reservation {
+  ip: Ip;
+  /** The file's path. */
+  path: string;
+  containerId: string;
+  /** "" for files written by old versions (container ID only). */
+  ifname: string;
+}
+
+/** The store of one network, locked for as long as it is open. */
+export class Store {
+  private constructor(readonly dir: string, private readonly lockFd: number) {}
+
+  /** Creates `<dataDir>/<network>` if needed and takes the exclusive lock (waits for other holders). */
+  static open(dataDir: string, network: string): Store {
+    const dir = `${dataDir}/${network}`;
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const fd = openSync(`${dir}/lock`, "a+", 0o600);
+    try {
+      flock(fd, LOCK_EX);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new Store(dir, fd);
+  }
+
+  /** Releases the lock. */
+  close(): void {
+    try {
+      flock(this.lockFd, LOCK_UN);
+    } finally {
+      closeSync(this.lockFd);
+    }
+  }
+
+  /**
+   * Reserves `ip` for the attachment: false when someone holds it already. Records it as the last address
+   * handed out from range set `rangeSet`.
+   */
+  reserve(ip: Ip, containerId: string, ifname: string, rangeSet: number): boolean {
+    const path = `${this.dir}/${formatIp(ip)}`;
+    let fd: number;
+    try {
+      fd = openSync(path, "wx", 0o600);
+    } catch (e) {
+      if ((e as { code?: string }).code === "EEXIST") return false;
+      throw e;
+    }
+    try {
+      writeSync(fd, containerId.trim() + LINE_BREAK + ifname);
+      closeSync(fd);
+    } catch (e) {
+      rmSync(path, { force: true });
+      throw e;
+    }
+    writeFileSync(`${this.dir}/${LAST_IP_PREFIX}${rangeSet}`, formatIp(ip), { mode: 0o600 });
+    return true;
+  }
+
+  /** The last address handed out from range set `rangeSet`, if recorded and readable. */
+  lastReserved(rangeSet: number): Ip | undefined {
+    try {
+      return parseIp(readFileSync(`${this.dir}/${LAST_IP_PREFIX}${rangeSet}`, "utf8"));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every reservation file in the network directory. */
+  reservations(): Reservation[] {
+    const out: Reservation[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return out;
+    }
+    for (const name of names) {
+      const ip = parseIp(name);
+      if (!ip) continue; // lock, last_reserved_ip.N
+      const path = `${this.dir}/${name}`;
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8").trim();
+      } catch {
+        continue; // a directory or a file removed meanwhile
+      }
+      const at = text.indexOf(LINE_BREAK);
+      out.push(
+        at < 0
+          ? { ip, path, containerId: text, ifname: "" }
+          : { ip, path, containerId: text.slice(0, at), ifname: text.slice(at + LINE_BREAK.length) },
+      );
+    }
+    return out;
+  }
+
+  /**
+   * The reservations of one attachment. Like the reference: files naming container and ifname, or, when
+   * there are none, files of old versions naming only the container.
+   */
+  held(containerId: string, ifname: string): Reservation[] {
+    const all = this.reservations();
+    const id = containerId.trim();
+    const exact = all.filter((r) => r.containerId === id && r.ifname === ifname);
+    return exact.length > 0 ? exact : all.filter((r) => r.containerId === id && r.ifname === "");
+  }
+
+  /** Releases every reservation of one attachment; returns the addresses released. */
+  release(containerId: string, ifname: string): Ip[] {
+    const held = this.held(containerId, ifname);
+    for (const r of held) rmSync(r.path, { force: true });
+    return held.map((r) => r.ip);
+  }
+
+  /** GC: releases every reservation whose attachment is not in `valid`; returns the addresses released. */
+  releaseAllBut(valid: readonly Attachment[]): Ip[] {
+    const keep = new Set(valid.map((a) => a.containerID.trim() + LINE_BREAK + a.ifname));
+    const keepIds = new Set(valid.map((a) => a.containerID.trim()));
+    const released: Ip[] = [];
+    for (const r of this.reservations()) {
+      const used = r.ifname === ""
+        ? keepIds.has(r.containerId)
+        : keep.has(r.containerId + LINE_BREAK + r.ifname);
+      if (used) continue;
+      rmSync(r.path, { force: true });
+      released.push(r.ip);
+    }
+    return released;
+  }
+}

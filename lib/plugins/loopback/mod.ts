@@ -1,0 +1,81 @@
+/**
+ * cnilab-loopback: brings up `lo` inside the container's network namespace, a drop-in for the reference
+ * loopback plugin. Like the reference it ignores CNI_IFNAME (the interface is always `lo`).
+ *
+ * Reads top to bottom as ADD, DEL, CHECK.
+ * @module
+ */
+import { CniError, ErrorCode } from "../../cni/errors.ts";
+import type { PluginContext } from "../../cni/skeleton.ts";
+import type { Result } from "../../cni/types.ts";
+import { addr, link, netnsPathKind, type Where } from "../../iproute2/mod.ts";
+import type { PluginDefinition } from "../plugin.ts";
+
+/** Where `lo` lives: CNI_NETNS, checked to be a network namespace ("missing" only when `allowMissing`). */
+function sandbox(ctx: PluginContext, allowMissing: boolean): Where | undefined {
+  const kind = netnsPathKind(ctx.netns);
+  if (kind === "netns") return { netnsPath: ctx.netns };
+  if (kind === "missing" && allowMissing) return undefined;
+  throw new CniError(
+    ErrorCode.InvalidEnvironment,
+    kind === "missing"
+      ? `CNI_NETNS ${JSON.stringify(ctx.netns)} does not exist`
+      : `CNI_NETNS ${JSON.stringify(ctx.netns)} is not a network namespace`,
+    "pass the path of the container's network namespace, e.g. /var/run/netns/NAME or /proc/PID/ns/net",
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ADD
+
+async function add(ctx: PluginContext): Promise<Result> {
+  const where = sandbox(ctx, false)!;
+  await link.up("lo", where);
+  const addresses = await addr.list({ ...where, dev: "lo" });
+  for (const a of addresses) {
+    if (!(a.family === 4 ? a.local.startsWith("127.") : a.local === "::1")) {
+      throw new CniError(
+        ErrorCode.Internal,
+        `loopback interface found with non-loopback address "${a.local}"`,
+      );
+    }
+  }
+  // a plugin before us in the chain made the result: pass it on untouched
+  if (ctx.config.prevResult) return ctx.config.prevResult;
+  const v4 = addresses.find((a) => a.family === 4);
+  const v6 = addresses.find((a) => a.family === 6);
+  return {
+    cniVersion: ctx.version,
+    interfaces: [{ name: "lo", mac: "00:00:00:00:00:00", sandbox: ctx.netns }],
+    ips: [v4, v6].filter((a) => a !== undefined).map((a) => ({ interface: 0, address: a.cidr })),
+    dns: {}, // the reference always prints an empty dns object
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// DEL
+
+async function del(ctx: PluginContext): Promise<void> {
+  // no namespace, or the namespace is already gone: nothing left to undo
+  if (ctx.netns === "") return;
+  const where = sandbox(ctx, true);
+  if (!where) return;
+  await link.down("lo", where);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CHECK
+
+async function check(ctx: PluginContext): Promise<void> {
+  const lo = await link.get("lo", sandbox(ctx, false));
+  if (!lo?.up) throw new CniError(ErrorCode.Internal, "loopback interface is down", `in ${ctx.netns}`);
+}
+
+/** cnilab-loopback. */
+export const plugin: PluginDefinition = {
+  name: "cnilab-loopback",
+  about: "cnilab loopback plugin (TypeScript, drop-in for the reference loopback)",
+  add,
+  del,
+  check,
+};
