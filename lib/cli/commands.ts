@@ -3,7 +3,9 @@
  * @module
  */
 import type { Command } from "./command.ts";
+import { cni } from "./cni.ts";
 
 /** Every subcommand. */
 export const COMMANDS: Command[] = [
+  cni,
 ];

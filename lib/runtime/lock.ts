@@ -3,7 +3,7 @@
  * processes (two `cnilab` commands, a lab and `cnilab clean`).
  *
  * - In process: a promise queue per container ID.
- * - Across processes: `flock(2)` on `<lockDir>/<containerID>.lock`, called through Bun's FFI. The kernel
+ * - Across processes: `flock(2)` on `<lockDir>/<containerID>.lock`, called through Bun's (or Deno's) FFI. The kernel
  *   drops a flock when its holder dies, so a `kill -9` never leaves a stale lock to detect or break (the
  *   weakness of O_EXCL lock files). The lock file is removed on release; a waiter that locked a file that
  *   was meanwhile unlinked notices (inode changed) and starts over, so two holders can never coexist.
@@ -20,6 +20,13 @@ let flockFn: FlockFn | undefined;
 
 async function flock(): Promise<FlockFn> {
   if (flockFn) return flockFn;
+  const deno = (globalThis as unknown as { Deno?: DenoFfi }).Deno;
+  if (deno?.dlopen) {
+    // Deno (CNILAB_RUNTIME=deno)
+    flockFn =
+      deno.dlopen("libc.so.6", { flock: { parameters: ["i32", "i32"], result: "i32" } }).symbols.flock;
+    return flockFn;
+  }
   // a computed specifier keeps `deno check` from resolving the Bun-only module
   const specifier = ["bun", "ffi"].join(":");
   const ffi = await import(specifier) as {
@@ -27,9 +34,15 @@ async function flock(): Promise<FlockFn> {
       symbols: { flock: FlockFn };
     };
   };
-  const libc = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } });
-  flockFn = libc.symbols.flock;
+  flockFn = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } }).symbols.flock;
   return flockFn;
+}
+
+interface DenoFfi {
+  dlopen(
+    lib: string,
+    symbols: Record<string, { parameters: string[]; result: string }>,
+  ): { symbols: { flock: FlockFn } };
 }
 
 const queues = new Map<string, Promise<unknown>>();
