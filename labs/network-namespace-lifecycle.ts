@@ -12,7 +12,7 @@ import { CollisionError, processAlive, processStart, STATE_DIR } from "../lib/ow
 import { run, spawnDetached } from "../lib/shell/mod.ts";
 
 /** The bridge every pod of this lab plugs into (what the bridge plugin calls `cni0`). */
-export const BRIDGE = "cnilab0";
+export const BRIDGE = "cnilab25";
 /** The network name, as a CNI config would name it; host-local keeps its reservations under this name. */
 export const NETWORK = "cnilab-lifecycle";
 /** host-local's default data directory. */
