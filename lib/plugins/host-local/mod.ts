@@ -41,13 +41,13 @@ async function add(ctx: PluginContext): Promise<Result> {
       try {
         ips.push(allocate(store, set, index, ctx, requested));
       } catch (e) {
-        store.release(ctx.containerId, ctx.ifname);
+        releaseReserved(store, ips);
         const err = e instanceof CniError ? e : new CniError(ErrorCode.Internal, String(e));
         throw new CniError(err.code, `failed to allocate for range ${index}: ${err.message}`, err.details);
       }
     }
     if (pending.length > 0) {
-      store.release(ctx.containerId, ctx.ifname);
+      releaseReserved(store, ips);
       throw new CniError(
         ErrorCode.Internal,
         `failed to allocate all requested IPs: ${pending.map(formatIp).join(" ")}`,
@@ -60,6 +60,14 @@ async function add(ctx: PluginContext): Promise<Result> {
   } finally {
     store.close();
   }
+}
+
+/**
+ * Undoes a failed ADD: releases exactly the addresses this ADD reserved. (The reference releases everything
+ * the container ID holds, which also drops an earlier valid reservation when a repeated ADD fails.)
+ */
+function releaseReserved(store: Store, ips: ResultIp[]): void {
+  for (const ip of ips) store.releaseAddress(ip.address.slice(0, ip.address.indexOf("/")));
 }
 
 /** Reserves one address of range set `index` for the attachment: the requested one, or the next free one. */

@@ -158,6 +158,12 @@ export class Store {
     return held.map((r) => r.ip);
   }
 
+  /** Releases one address (its text as in the file name). */
+  releaseAddress(address: string): void {
+    const ip = parseIp(address);
+    if (ip) rmSync(`${this.dir}/${formatIp(ip)}`, { force: true });
+  }
+
   /** GC: releases every reservation whose attachment is not in `valid`; returns the addresses released. */
   releaseAllBut(valid: readonly Attachment[]): Ip[] {
     const keep = new Set(valid.map((a) => a.containerID.trim() + LINE_BREAK + a.ifname));
