@@ -234,7 +234,7 @@ export async function runPodSandbox(
       await owner.forget({ kind: "path", path: claim });
       throw new SandboxError(`pod ${namespace}/${config.name} already exists (cnilab pod rm ${config.name})`);
     }
-    await owner.record({ kind: "path", path: dir });
+    await owner.record({ kind: "path", path: dir, tree: true });
     mkdirSync(`${dir}/logs`, { recursive: true, mode: 0o755 });
     await owner.record({ kind: "path", path: statePath(id) });
     writeState(state);
