@@ -4,8 +4,12 @@
  */
 import type { Command } from "./command.ts";
 import { cni } from "./cni.ts";
+import { installPluginsCommand } from "./install_plugins.ts";
+import { pod } from "./pod.ts";
 
 /** Every subcommand. */
 export const COMMANDS: Command[] = [
   cni,
+  installPluginsCommand,
+  pod,
 ];
