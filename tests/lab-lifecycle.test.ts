@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { link, netns } from "../lib/iproute2/mod.ts";
 import { BRIDGE } from "../labs/network-namespace-lifecycle.ts";
 import { findLab } from "../labs/mod.ts";
-import { cli, hostSnapshot, ROOT } from "./helpers.ts";
+import { cli, CNILAB, hostSnapshot, ROOT } from "./helpers.ts";
 
 describe("cnilab run 2.5", () => {
   test("passes, shows each command and check, and leaves the host as it found it", async () => {
@@ -51,6 +51,32 @@ describe("cnilab run 2.5", () => {
     expect(c.code).toBe(0);
     expect(c.stdout).toContain(`link ${BRIDGE}`);
     expect(await hostSnapshot()).toEqual(before);
+  });
+
+  test("--step waits for Enter before each step", async () => {
+    const proc = Bun.spawn([CNILAB, "run", "2.5", "--step"], {
+      env: { ...process.env, NO_COLOR: "1" },
+      stdin: "pipe",
+      stdout: "pipe",
+    });
+    const reader = proc.stdout.getReader();
+    let out = "";
+    let prompts = 0;
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+      const seen = out.split("press Enter to run it").length - 1;
+      if (seen > prompts) {
+        // nothing of the next step may have run before Enter
+        expect(out.split(`▸ Step ${seen} ·`).length - 1).toBe(0);
+        prompts = seen;
+        proc.stdin.write("\n");
+        await proc.stdin.flush();
+      }
+    }
+    expect(await proc.exited).toBe(0);
+    expect(prompts).toBe(findLab("2.5")!.steps);
   });
 
   test("a check fails when the state it checks is broken mid-lab (a pod's veth deleted)", async () => {
