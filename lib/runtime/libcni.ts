@@ -217,7 +217,11 @@ export class CniConfig {
   }
 
   private locked<T>(rt: RuntimeConf, fn: () => Promise<T>): Promise<T> {
-    validateContainerId(rt.containerId);
+    try {
+      validateContainerId(rt.containerId); // it names the lock file
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return withContainerLock(this.lockDir, rt.containerId, fn);
   }
 
