@@ -99,7 +99,8 @@ export function convertResult(result: Result, version: CniVersion): Result {
       return c;
     });
   }
-  if (result.dns) out.dns = result.dns;
+  // the reference plugins always print a dns object (Go marshals the empty struct); so does cnilab
+  out.dns = result.dns ?? {};
   return out;
 }
 

@@ -48,7 +48,6 @@ async function add(ctx: PluginContext): Promise<Result> {
     cniVersion: ctx.version,
     interfaces: [{ name: "lo", mac: "00:00:00:00:00:00", sandbox: ctx.netns }],
     ips: [v4, v6].filter((a) => a !== undefined).map((a) => ({ interface: 0, address: a.cidr })),
-    dns: {}, // the reference always prints an empty dns object
   };
 }
 
