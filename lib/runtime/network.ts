@@ -47,6 +47,15 @@ export class CniNetworks {
    * Throws a ConfigError naming the dir when it is missing or holds no valid config.
    */
   static load(opts: CniNetworksOptions = {}): Promise<CniNetworks> {
+    try {
+      return Promise.resolve(CniNetworks.loadSync(opts));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** {@link load}, synchronously (config loading does no I/O that needs awaiting). */
+  static loadSync(opts: CniNetworksOptions = {}): CniNetworks {
     const warn = opts.onWarning ?? warnToStderr;
     const cni = new CniConfig({
       binDirs: opts.binDirs ?? [...CONTAINERD_DEFAULTS.binDirs],
@@ -64,7 +73,7 @@ export class CniNetworks {
       onWarning: warn,
     });
     lists.forEach((config, i) => networks.push({ config, ifName: `${prefix}${i}` }));
-    return Promise.resolve(new CniNetworks(cni, networks, opts));
+    return new CniNetworks(cni, networks, opts);
   }
 
   /** Builds from lists already in hand (e.g. a lab's generated conflist); ifnames as in {@link load}. */
