@@ -9,8 +9,9 @@ import { clean } from "./clean.ts";
 import { doctor } from "./doctor.ts";
 import { list } from "./list.ts";
 import { runCommand } from "./run.ts";
+import { show } from "./show.ts";
 
-const BUILTIN: Command[] = [list, runCommand, clean, doctor];
+const BUILTIN: Command[] = [list, runCommand, show, clean, doctor];
 
 function all(): Command[] {
   return [...BUILTIN, ...COMMANDS];

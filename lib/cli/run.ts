@@ -3,11 +3,15 @@
  * @module
  */
 import process from "node:process";
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { findLab, LABS } from "../../labs/mod.ts";
 import { type LabEntry, LabNotReady, type LabReport } from "../lab/mod.ts";
+import Table from "cli-table3";
+import { Transcript } from "../lab/transcript.ts";
 import { commandLog, palette, terminalView } from "../lab/views.ts";
+import { readTopology } from "../topology/mod.ts";
 import { cleanStale, CollisionError } from "../ownership/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 import { requireRoot, requireTools } from "./env.ts";
@@ -26,7 +30,7 @@ function waitForEnter(index: number, title: string): Promise<void> {
 export const runCommand: Command = {
   name: "run",
   summary: "run a lab (or 'all'): build it for real, check every claim, tear down",
-  usage: `Usage: cnilab run <lab-id|section|all> [--keep] [--step] [--json] [--verbose]
+  usage: `Usage: cnilab run <lab-id|section|all> [--keep] [--step] [--json] [--verbose] [--transcript FILE]
 
 Runs a lab step by step: each step says which part of the chapter it mirrors, shows every command as it
 runs and checks the real state (✓/✗ with expected vs actual). Teardown always runs — also after a failed
@@ -37,6 +41,9 @@ check, an error, Ctrl-C or SIGTERM — and is verified: nothing the lab created 
   --step       workshop mode: wait for Enter before each step
   --json       print a machine-readable report instead of the narration
   --verbose    also show the commands run by the checks in full
+  --transcript FILE
+               also write a Markdown handout: narration, every command with its output, each check,
+               step timings and a Mermaid diagram of the topology at its fullest
 
 Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or bad input.`,
   async run(argv) {
@@ -48,6 +55,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
         step: { type: "boolean" },
         json: { type: "boolean" },
         verbose: { type: "boolean" },
+        transcript: { type: "string" },
       },
     });
     if (positionals.length !== 1) {
@@ -78,13 +86,22 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
 
     const stopView = values.json ? () => {} : terminalView(out, { color, verbose: values.verbose });
     const reports: (LabReport & { commands?: unknown })[] = [];
+    const handouts: string[] = [];
     try {
-      for (const lab of labs) {
+      for (const [i, lab] of labs.entries()) {
+        if (key === "all" && !values.json) {
+          out(c.bold(`\n[${i + 1}/${labs.length}] ${lab.section} ${lab.id}`));
+        }
         const log = commandLog();
+        const transcript = values.transcript ? new Transcript() : undefined;
         try {
           const report = await lab.run({
             keep: values.keep,
             beforeStep: values.step ? waitForEnter : undefined,
+            afterStep: transcript
+              ? async () =>
+                transcript.offer(await readTopology({ namespaceFilter: (n) => n.startsWith("cni-") }))
+              : undefined,
           });
           reports.push({
             ...report,
@@ -106,6 +123,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
           }
         } finally {
           log.stop();
+          if (transcript) handouts.push(transcript.finish());
         }
       }
     } catch (error) {
@@ -116,7 +134,27 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
     } finally {
       stopView();
     }
+    if (values.transcript) {
+      writeFileSync(values.transcript, handouts.join("\n---\n\n"));
+      if (!values.json) out(`transcript written to ${values.transcript}`);
+    }
     if (values.json) console.log(JSON.stringify({ ok: reports.every((r) => r.ok), labs: reports }, null, 2));
+    else if (key === "all") {
+      const table = new Table({
+        head: ["lab", "checks passed", "failed", "duration"],
+        style: { head: [], border: [] },
+      });
+      for (const r of reports) {
+        const checks = [...r.steps.flatMap((s) => s.checks), ...(r.teardown?.checks ?? [])];
+        table.push([
+          `${r.section} ${r.lab}`,
+          checks.filter((x) => x.ok).length,
+          checks.filter((x) => !x.ok).length,
+          `${(r.durationMs / 1000).toFixed(2)} s`,
+        ]);
+      }
+      out(`\n${table.toString()}`);
+    }
     return reports.every((r) => r.ok) ? Exit.Ok : Exit.CheckFailed;
   },
 };

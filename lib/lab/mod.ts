@@ -61,6 +61,8 @@ export interface RunOptions {
   keep?: boolean;
   /** Wait for this before each step (workshop mode: Enter on the terminal). */
   beforeStep?: (index: number, title: string) => Promise<void>;
+  /** Called after each step that passed (e.g. to read the topology for a transcript). */
+  afterStep?: (index: number) => Promise<void>;
   /** Handle SIGINT/SIGTERM: tear down, then exit 130/143 (default true). */
   handleSignals?: boolean;
 }
@@ -187,6 +189,7 @@ export async function runLab<S>(lab: Lab<S>, options: RunOptions = {}): Promise<
         failure = error ?? `step ${index + 1} "${step.title}": a check failed`;
         break;
       }
+      if (options.afterStep) await options.afterStep(index);
     }
     if (interrupted && !failure) failure = `interrupted by ${interrupted}`;
   } catch (e) {
