@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { CniNetworks } from "../runtime/mod.ts";
 import type { SetupResult } from "../runtime/types.ts";
-import type { Owned } from "../ownership/mod.ts";
+import { type Owned, STATE_DIR } from "../ownership/mod.ts";
 
 /** Where the repository is (for dist/cni and bin/cnilab). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -26,12 +26,13 @@ export const CNILAB_PLUGIN_DIR = `${REPO_ROOT}/dist/cni`;
 /** Debian's reference plugins (package containernetworking-plugins). */
 export const REFERENCE_PLUGIN_DIR = "/usr/lib/cni";
 
-/** The default network's bridge, subnet and name. */
+/** The default network's bridge, subnet, name and host-local data dir (under /run, like the netns pins). */
 export const DEFAULT_NETWORK = {
   name: "cnilab-pods",
   bridge: "cnilab0",
   subnet: "10.89.0.0/16",
   gateway: "10.89.0.1",
+  ipamDataDir: `${STATE_DIR}/ipam`,
 } as const;
 
 /** The conflist cnilab uses when no conf dir is given. */
@@ -51,6 +52,7 @@ export function defaultConflist(): string {
             type: "host-local",
             ranges: [[{ subnet: DEFAULT_NETWORK.subnet, gateway: DEFAULT_NETWORK.gateway }]],
             routes: [{ dst: "0.0.0.0/0" }],
+            dataDir: DEFAULT_NETWORK.ipamDataDir,
           },
         },
       ],
@@ -58,6 +60,22 @@ export function defaultConflist(): string {
     null,
     2,
   ) + "\n";
+}
+
+/**
+ * Removes what the default network leaves on the host once no pod uses it: the bridge (when it has no
+ * ports left) and host-local's data dir (when it holds no reservation, only `lock` and `last_reserved_ip.*`).
+ * Kubernetes leaves cni0 standing; cnilab leaves the host as it found it. A shell script, so the ownership
+ * journal can replay it after a crash; it only ever removes cnilab's bridge and directories.
+ */
+export function defaultNetworkTidyScript(): string {
+  const br = DEFAULT_NETWORK.bridge;
+  const dir = `${DEFAULT_NETWORK.ipamDataDir}/${DEFAULT_NETWORK.name}`;
+  return [
+    `if [ -d /sys/class/net/${br}/brif ] && [ -z "$(ls /sys/class/net/${br}/brif)" ]; then ip link delete ${br}; fi`,
+    `if [ -d ${dir} ]; then busy=; for f in ${dir}/*; do case "$f" in ${dir}/lock|${dir}/last_reserved_ip.*) ;; *) busy=1 ;; esac; done;`,
+    `  [ -n "$busy" ] || { rm -f ${dir}/lock ${dir}/last_reserved_ip.*; rmdir ${dir} ${DEFAULT_NETWORK.ipamDataDir} 2>/dev/null; }; fi`,
+  ].join("\n");
 }
 
 /** Plugin directories: cnilab's built plugins first when they exist, then the reference plugins. */
@@ -73,6 +91,8 @@ export interface NetworkDescription {
   maxConfNum: number;
   /** libcni cache dir (results under `<cacheDir>/results`); absent = the runtime's default /var/lib/cni. */
   cacheDir?: string;
+  /** Per-container lock files (libcni-style); absent = the runtime's default. */
+  lockDir?: string;
   /** True when confDir holds cnilab's default conflist (written for this pod). */
   defaultConf: boolean;
 }
@@ -125,6 +145,7 @@ export class CniPodNetwork implements NetworkSetup {
         binDirs: this.description.binDirs,
         maxConfNum: this.description.maxConfNum,
         cacheDir: this.description.cacheDir,
+        lockDir: this.description.lockDir,
       })
     );
     return this.networks;

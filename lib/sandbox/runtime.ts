@@ -28,6 +28,7 @@ import {
   CniPodNetwork,
   defaultBinDirs,
   defaultConflist,
+  defaultNetworkTidyScript,
   type NetworkDescription,
   networkFromDescription,
   type NetworkSetup,
@@ -168,13 +169,16 @@ function refresh(s: SandboxState): SandboxState {
 /** The network layer a choice means, and whether it needs cnilab's default conflist written. */
 function describeChoice(choice: NetworkChoice, dir: string): NetworkDescription {
   if (choice.setup) return choice.setup.description;
+  const defaultConf = choice.confDir === undefined;
   return {
     kind: "cni",
     confDir: choice.confDir ?? `${dir}/net.d`,
     binDirs: choice.binDirs?.length ? choice.binDirs : defaultBinDirs(),
     maxConfNum: choice.maxConfNum ?? 1,
-    cacheDir: choice.cacheDir,
-    defaultConf: choice.confDir === undefined,
+    // cnilab's own network keeps its result cache with the pod, so removing the pod leaves nothing behind
+    cacheDir: choice.cacheDir ?? (defaultConf ? `${dir}/cni-cache` : undefined),
+    lockDir: `${dir}/cni-locks`,
+    defaultConf,
   };
 }
 
@@ -227,6 +231,18 @@ export async function runPodSandbox(
   const network = choice.setup ?? networkFromDescription(state.network);
   const started = performance.now();
   try {
+    // replayed last on release: removes the shared leftovers (default bridge, IPAM dir, state dir) once unused
+    await owner.record({
+      kind: "undo",
+      what: "tidy cnilab's shared pod state",
+      argv: [
+        "sh",
+        "-c",
+        `${
+          state.network.defaultConf ? defaultNetworkTidyScript() + "\n" : ""
+        }rmdir ${SANDBOX_DIR} 2>/dev/null; exit 0`,
+      ],
+    });
     await owner.record({ kind: "path", path: claim });
     try {
       writeFileSync(claim, id, { flag: "wx", mode: 0o600 });
