@@ -245,6 +245,22 @@ export function readContext(
     validateIfname(ifname);
   }
   const version = negotiate(config);
+  if (command === "CHECK" && (version === "0.3.0" || version === "0.3.1")) {
+    // CHECK arrived with spec 0.4.0
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      "config version does not allow CHECK",
+      `CHECK needs "cniVersion" 0.4.0 or later`,
+    );
+  }
+  if (command === "CHECK" && (version === "0.3.0" || version === "0.3.1")) {
+    // CHECK arrived with spec 0.4.0
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      "config version does not allow CHECK",
+      `CHECK needs "cniVersion" 0.4.0 or later`,
+    );
+  }
   if ((command === "GC" || command === "STATUS") && version !== "1.1.0") {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
