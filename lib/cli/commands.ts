@@ -3,12 +3,14 @@
  * @module
  */
 import type { Command } from "./command.ts";
+import { bench } from "./bench.ts";
 import { cni } from "./cni.ts";
 import { installPluginsCommand } from "./install_plugins.ts";
 import { pod } from "./pod.ts";
 
 /** Every subcommand. */
 export const COMMANDS: Command[] = [
+  bench,
   cni,
   installPluginsCommand,
   pod,

@@ -1,0 +1,56 @@
+/**
+ * `cnilab bench <what>`: benchmarks are programs that print tables (tests never assert on time).
+ *
+ * Each benchmark is a module under lib/bench/ exporting `benchmark` ({@link Benchmark}); it is loaded only
+ * when asked for. To add one, add one line to {@link BENCHMARKS}.
+ * @module
+ */
+import { type Command, Exit, UsageError } from "./command.ts";
+
+/** What a benchmark module exports as `benchmark`. */
+export interface Benchmark {
+  /** One line for `cnilab bench --help`. */
+  summary: string;
+  /** Full usage text for `cnilab bench <what> --help`. */
+  usage: string;
+  /** Runs with the arguments after `<what>`; resolves to the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+/** Every benchmark, by name: `cnilab bench <name>`. */
+export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
+  plugin: () => import("../bench/plugin.ts"),
+};
+
+async function usage(): Promise<string> {
+  const lines = await Promise.all(
+    Object.entries(BENCHMARKS).map(async ([name, load]) =>
+      `  ${name.padEnd(10)} ${(await load()).benchmark.summary}`
+    ),
+  );
+  return `usage: cnilab bench <what> [options]   (cnilab bench <what> --help for its options)
+
+benchmarks:
+${lines.join("\n")}`;
+}
+
+/** `cnilab bench`. */
+export const bench: Command = {
+  name: "bench",
+  summary: "benchmarks that print tables (plugin: cnilab's CNI plugins vs the reference plugins)",
+  usage: `usage: cnilab bench <what> [options]; what: ${Object.keys(BENCHMARKS).join(", ")}`,
+  async run(argv: string[]): Promise<number> {
+    const [what, ...rest] = argv;
+    if (what === undefined || what === "-h" || what === "--help") {
+      console.log(await usage());
+      return what === undefined ? Exit.NotReady : Exit.Ok;
+    }
+    const load = BENCHMARKS[what];
+    if (!load) {
+      throw new UsageError(
+        `unknown benchmark ${JSON.stringify(what)}: use one of ${Object.keys(BENCHMARKS).join(", ")}`,
+      );
+    }
+    return await (await load()).benchmark.run(rest);
+  },
+};
