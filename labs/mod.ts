@@ -4,10 +4,12 @@
  * @module
  */
 import { entry, type LabEntry } from "../lib/lab/mod.ts";
+import { kubernetesCniIntegration } from "./kubernetes-cni-integration.ts";
 import { networkNamespaceLifecycle } from "./network-namespace-lifecycle.ts";
 
 /** The labs, in chapter order. */
 export const LABS: LabEntry[] = [
+  entry(kubernetesCniIntegration),
   entry(networkNamespaceLifecycle),
 ];
 

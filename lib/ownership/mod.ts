@@ -360,10 +360,8 @@ export class Owner {
     switch (obj.kind) {
       case "process":
         return await stopProcess(obj.pid, obj.start);
-      case "undo": {
-        await run(obj.argv, { env: obj.env, stdin: obj.stdin, check: false });
-        return true;
-      }
+      case "undo":
+        return (await run(obj.argv, { env: obj.env, stdin: obj.stdin, check: false })).code === 0;
       case "link": {
         if (!(await this.exists(obj))) return false;
         await link.del(obj.name, { netns: obj.netns });
@@ -544,6 +542,14 @@ export async function setSysctl(owner: Owner, key: string, value: string): Promi
   writeFileSync(ledgerPath(key), JSON.stringify(ledger));
   await owner.record({ kind: "sysctl", key, value });
   writeFileSync(sysctlFile(key), value);
+}
+
+/**
+ * Records a sysctl's current value for an owner without changing it, because something the owner runs
+ * will (the bridge plugin turns on ip_forward as a gateway). Restored like {@link setSysctl}.
+ */
+export async function guardSysctl(owner: Owner, key: string): Promise<void> {
+  await setSysctl(owner, key, readSysctl(key));
 }
 
 function releaseSysctl(ownerId: string, key: string): boolean {

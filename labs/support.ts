@@ -1,0 +1,184 @@
+/**
+ * What several labs need: a free subnet, the lab's own directory, a marked bridge, cnilab's plugin
+ * executables, and a recorder that writes down every plugin call the runtime makes.
+ * @module
+ */
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Address4 } from "ip-address";
+import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
+import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
+import { STATE_DIR } from "../lib/ownership/mod.ts";
+
+/** The repository root. */
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+/** Where `npm run build` puts cnilab's CNI plugin executables. */
+export const PLUGIN_DIR = `${REPO_ROOT}/dist/cni`;
+/** cnilab's plugin types. */
+export const PLUGINS = ["cnilab-bridge", "cnilab-host-local", "cnilab-loopback"] as const;
+
+/** A /24 for a lab: its CIDR, the gateway (.1) and the n-th host address. */
+export interface Subnet {
+  cidr: string;
+  gateway: string;
+  prefix: number;
+  host(n: number): string;
+}
+
+/** The first 10.250.N.0/24 that overlaps no address or route on the host. */
+export async function freeSubnet(): Promise<Subnet> {
+  const used = [
+    ...(await addr.list({ family: 4 })).map((a) => a.cidr),
+    ...(await route.list({ family: 4 })).map((r) => r.dst).filter((d) => d !== "default"),
+  ].map((c) => new Address4(c.includes("/") ? c : `${c}/32`));
+  for (let n = 0; n < 256; n++) {
+    const candidate = new Address4(`10.250.${n}.0/24`);
+    if (used.some((u) => u.isInSubnet(candidate) || candidate.isInSubnet(u))) continue;
+    const base = candidate.startAddress().bigInt();
+    const at = (i: number) => Address4.fromBigInt(base + BigInt(i)).correctForm();
+    return { cidr: `10.250.${n}.0/24`, gateway: at(1), prefix: 24, host: at };
+  }
+  throw new LabNotReady("no free /24 in 10.250.0.0/16 on this host (every one overlaps a route or address)");
+}
+
+/** The lab run's own directory under /run/cnilab (removed whole at teardown). */
+export async function labDir<S>(ctx: LabContext<S>): Promise<string> {
+  const dir = `${STATE_DIR}/lab-${ctx.owner.id}`;
+  if (!existsSync(dir)) {
+    await ctx.owner.mkdir(STATE_DIR);
+    await ctx.owner.record({ kind: "path", path: dir, tree: true });
+    mkdirSync(dir);
+  }
+  return dir;
+}
+
+/** Refuses to run without cnilab's plugin executables. */
+export function requirePlugins(): void {
+  const missing = PLUGINS.filter((p) => !existsSync(`${PLUGIN_DIR}/${p}`));
+  if (missing.length) {
+    throw new LabNotReady(`${missing.join(", ")} not built: run 'npm run build' in ${REPO_ROOT}`);
+  }
+}
+
+/**
+ * Creates a bridge marked as this lab's. A bridge plugin would create it on the first ADD; making it first
+ * lets `cnilab clean` tell it from a bridge someone else made (the plugin adopts an existing bridge).
+ */
+export async function markedBridge<S>(ctx: LabContext<S>, name: string): Promise<void> {
+  await ctx.owner.record({ kind: "link", name });
+  await batch([commands.bridgeAdd(name), commands.linkAlias(name, ctx.owner.mark), commands.linkUp(name)]);
+}
+
+/**
+ * The bin dir labs use: cnilab's plugins by their own types, and `loopback` too, because go-cni's
+ * `cni-loopback` network (which containerd attaches to every pod) names type "loopback"; cnilab-loopback
+ * is a drop-in for it.
+ */
+export const DEFAULT_PLUGINS: Record<string, string> = {
+  "cnilab-bridge": `${PLUGIN_DIR}/cnilab-bridge`,
+  "cnilab-host-local": `${PLUGIN_DIR}/cnilab-host-local`,
+  "loopback": `${PLUGIN_DIR}/cnilab-loopback`,
+};
+
+/** One plugin call as the recorder wrote it down. */
+export interface PluginCall {
+  type: string;
+  command: string;
+  containerId: string;
+  netns: string;
+  ifname: string;
+  args: string;
+  path: string;
+  /** The config the runtime wrote on the plugin's stdin. */
+  stdin: Record<string, unknown>;
+  /** What the plugin printed (its result or error). */
+  stdout: string;
+  exitCode: number;
+  /** Wall-clock start and end, in ns. */
+  start: number;
+  end: number;
+}
+
+/**
+ * Puts a recorder in front of each plugin: a tiny executable with the plugin's name that writes down the
+ * CNI_* environment and stdin of every call, then runs the real plugin. Runtimes find it along CNI_PATH
+ * like any plugin, so this is exactly what the runtime passes.
+ */
+export async function recordingBinDir<S>(
+  ctx: LabContext<S>,
+  dir: string,
+  plugins: Record<string, string> = DEFAULT_PLUGINS,
+): Promise<{ binDir: string; callsDir: string }> {
+  const binDir = `${dir}/bin`;
+  const callsDir = `${dir}/calls`;
+  await ctx.owner.mkdir(binDir);
+  await ctx.owner.mkdir(callsDir);
+  for (const [type, real] of Object.entries(plugins)) {
+    const script = `#!/bin/sh
+# cnilab lab recorder: write down what the runtime passed, then run the real plugin
+d=${callsDir}/$(date +%s%N)-$$
+mkdir "$d" && date +%s%N > "$d/start"
+echo ${type} > "$d/type"
+env | grep '^CNI_' > "$d/env"
+tee "$d/stdin" | ${real} "$@" > "$d/stdout"
+rc=$?
+echo $rc > "$d/exit"; date +%s%N > "$d/end"
+cat "$d/stdout"
+exit $rc
+`;
+    await ctx.owner.writeFile(`${binDir}/${type}`, script, 0o755);
+    chmodSync(`${binDir}/${type}`, 0o755);
+  }
+  return { binDir, callsDir };
+}
+
+/** Reads the recorded calls, oldest first. */
+export function readCalls(callsDir: string): PluginCall[] {
+  if (!existsSync(callsDir)) return [];
+  const calls: PluginCall[] = [];
+  for (const entry of readdirSync(callsDir).sort()) {
+    const d = `${callsDir}/${entry}`;
+    const read = (f: string) => {
+      try {
+        return readFileSync(`${d}/${f}`, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    const env = Object.fromEntries(
+      read("env").split("\n").filter(Boolean).map((
+        l,
+      ) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    let stdin: Record<string, unknown> = {};
+    try {
+      stdin = JSON.parse(read("stdin"));
+    } catch {
+      // a call still being written
+    }
+    calls.push({
+      type: read("type").trim(),
+      command: env.CNI_COMMAND ?? "",
+      containerId: env.CNI_CONTAINERID ?? "",
+      netns: env.CNI_NETNS ?? "",
+      ifname: env.CNI_IFNAME ?? "",
+      args: env.CNI_ARGS ?? "",
+      path: env.CNI_PATH ?? "",
+      stdin,
+      stdout: read("stdout"),
+      exitCode: Number(read("exit").trim() || "-1"),
+      start: Number(read("start").trim() || "0"),
+      end: Number(read("end").trim() || "0"),
+    });
+  }
+  return calls.sort((a, b) => a.start - b.start);
+}
+
+/** One line per call, for narration: "ADD cnilab-bridge eth0 (prevResult: yes)". */
+export function describeCalls(calls: PluginCall[]): string {
+  return calls.map((c) =>
+    `${c.command.padEnd(5)} ${c.type.padEnd(18)} ifname=${c.ifname.padEnd(4)} netns=${
+      c.netns || "-"
+    }  prevResult: ${"prevResult" in c.stdin ? "yes" : "no"}  exit ${c.exitCode}`
+  ).join("\n");
+}
