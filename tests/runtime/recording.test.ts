@@ -11,6 +11,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeSync,
 } from "node:fs";
@@ -154,6 +155,21 @@ describe("ADD", () => {
     expect(cached.capabilityArgs).toEqual({ portMappings: [] });
     expect(cached.result).toEqual(result);
     expect(readdirSync(join(world.cache, "results"))).toEqual([`${list.name}-${r.containerId}-eth0`]); // no temp files
+  });
+
+  test("by default the cache lives in libcni's /var/lib/cni/results", async () => {
+    const list = chain("1.0.0", [{}]);
+    const r = rt();
+    const file = `/var/lib/cni/results/${list.name}-${r.containerId}-eth0`;
+    const cni = new CniConfig({ binDirs: [world.bin], lockDir: world.locks });
+    try {
+      await cni.addNetworkList(list, r);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      await cni.delNetworkList(list, r);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      rmSync(file, { force: true }); // only this test's own file; the dir is libcni's and stays
+    }
   });
 
   test("a plugin error mid-chain: earlier plugins and the failing one get DEL in reverse, nothing cached", async () => {
