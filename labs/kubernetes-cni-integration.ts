@@ -18,9 +18,9 @@ import {
   labDir,
   markedBridge,
   type PluginCall,
+  podUndo,
   readCalls,
   recordingBinDir,
-  REPO_ROOT,
   requirePlugins,
   type Subnet,
 } from "./support.ts";
@@ -210,11 +210,7 @@ export const kubernetesCniIntegration: Lab<State> = {
         const s = ctx.state;
         await markedBridge(ctx, BRIDGE);
         await guardSysctl(ctx.owner, "net.ipv4.ip_forward");
-        await ctx.owner.record({
-          kind: "undo",
-          what: `pod ${POD}`,
-          argv: [`${REPO_ROOT}/bin/cnilab`, "pod", "rm", POD],
-        });
+        await ctx.owner.record(podUndo(POD));
         s.pod = await runPodSandbox({ name: POD }, {
           confDir: s.confDir,
           binDirs: [s.binDir],
@@ -287,6 +283,7 @@ export const kubernetesCniIntegration: Lab<State> = {
       deletes: true,
       async run(ctx) {
         await removePodSandbox(ctx.state.pod!.id);
+        await ctx.owner.forget(podUndo(POD));
         ctx.note(describeCalls(calls(ctx.state, "DEL")));
       },
       async check(ctx) {

@@ -4,12 +4,14 @@
  * @module
  */
 import { entry, type LabEntry } from "../lib/lab/mod.ts";
+import { kubeletCniFlow } from "./kubelet-cni-flow.ts";
 import { kubernetesCniIntegration } from "./kubernetes-cni-integration.ts";
 import { networkNamespaceLifecycle } from "./network-namespace-lifecycle.ts";
 
 /** The labs, in chapter order. */
 export const LABS: LabEntry[] = [
   entry(kubernetesCniIntegration),
+  entry(kubeletCniFlow),
   entry(networkNamespaceLifecycle),
 ];
 

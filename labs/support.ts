@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Address4 } from "ip-address";
 import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
 import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
-import { STATE_DIR } from "../lib/ownership/mod.ts";
+import { type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -50,6 +50,14 @@ export async function labDir<S>(ctx: LabContext<S>): Promise<string> {
     mkdirSync(dir);
   }
   return dir;
+}
+
+/**
+ * What removes a pod the lab started if the lab stops early (a failed check, Ctrl-C, kill -9 then
+ * `cnilab clean`): `cnilab pod rm`. The lab forgets it once its own deletion step removed the pod.
+ */
+export function podUndo(name: string): Owned {
+  return { kind: "undo", what: `pod ${name}`, argv: [`${REPO_ROOT}/bin/cnilab`, "pod", "rm", name] };
 }
 
 /** Refuses to run without cnilab's plugin executables. */
