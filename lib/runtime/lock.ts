@@ -7,10 +7,11 @@
  *   drops a flock when its holder dies, so a `kill -9` never leaves a stale lock to detect or break (the
  *   weakness of O_EXCL lock files). The lock file is removed on release; a waiter that locked a file that
  *   was meanwhile unlinked notices (inode changed) and starts over, so two holders can never coexist.
+ *   Directories a lock created (e.g. /run/cnilab/cni-locks) are removed again when empty.
  * @module
  */
-import { closeSync, fstatSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, fstatSync, mkdirSync, openSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -45,6 +46,20 @@ interface DenoFfi {
   ): { symbols: { flock: FlockFn } };
 }
 
+/** Removes `lockDir` and its parents up to the topmost dir this call created, while they are empty. */
+function removeEmptyDirs(lockDir: string, created: string[]): void {
+  if (created.length === 0) return;
+  const top = created.reduce((a, b) => (a.length <= b.length ? a : b));
+  for (let dir = lockDir; dir.length >= top.length; dir = dirname(dir)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return; // not empty: someone else holds or waits for a lock in it
+    }
+    if (dir === top) return;
+  }
+}
+
 const queues = new Map<string, Promise<unknown>>();
 
 function sleep(ms: number): Promise<void> {
@@ -57,12 +72,21 @@ export interface LockOptions {
   waitMs?: number;
 }
 
-async function acquire(file: string, waitMs: number): Promise<number> {
+async function acquire(file: string, waitMs: number, created: string[]): Promise<number> {
   const lock = await flock();
   const deadline = Date.now() + waitMs;
   let delay = 2;
   for (;;) {
-    const fd = openSync(file, "a+", 0o600);
+    let fd: number;
+    try {
+      fd = openSync(file, "a+", 0o600);
+    } catch (error) {
+      // another process removed the (empty) lock dir between our mkdir and our open
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      const top = mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      if (top) created.push(top);
+      continue;
+    }
     if (lock(fd, LOCK_EX | LOCK_NB) === 0) {
       // the previous holder may have unlinked the file between our open and our lock
       let same = false;
@@ -99,14 +123,18 @@ export function withContainerLock<T>(
   const key = `${lockDir}\0${containerId}`;
   const previous = queues.get(key) ?? Promise.resolve();
   const mine = previous.catch(() => {}).then(async () => {
-    mkdirSync(lockDir, { recursive: true, mode: 0o700 });
+    // dirs this call creates are removed again when empty: a lock leaves nothing on the host
+    const created: string[] = [];
+    const top = mkdirSync(lockDir, { recursive: true, mode: 0o700 });
+    if (top) created.push(top);
     const file = join(lockDir, `${containerId}.lock`);
-    const fd = await acquire(file, opts.waitMs ?? 600_000);
+    const fd = await acquire(file, opts.waitMs ?? 600_000, created);
     try {
       return await fn();
     } finally {
       rmSync(file, { force: true });
       closeSync(fd);
+      removeEmptyDirs(lockDir, created);
     }
   });
   const tail = mine.catch(() => {});

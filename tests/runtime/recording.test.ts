@@ -11,6 +11,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeSync,
@@ -161,6 +162,8 @@ describe("ADD", () => {
     const list = chain("1.0.0", [{}]);
     const r = rt();
     const file = `/var/lib/cni/results/${list.name}-${r.containerId}-eth0`;
+    // what existed before, so the test leaves /var/lib/cni exactly as it found it
+    const existed = ["/var/lib/cni", "/var/lib/cni/results"].filter((d) => existsSync(d));
     const cni = new CniConfig({ binDirs: [world.bin], lockDir: world.locks });
     try {
       await cni.addNetworkList(list, r);
@@ -168,7 +171,15 @@ describe("ADD", () => {
       await cni.delNetworkList(list, r);
       expect(existsSync(file)).toBe(false);
     } finally {
-      rmSync(file, { force: true }); // only this test's own file; the dir is libcni's and stays
+      rmSync(file, { force: true });
+      for (const dir of ["/var/lib/cni/results", "/var/lib/cni"]) {
+        if (existed.includes(dir)) continue;
+        try {
+          rmdirSync(dir);
+        } catch {
+          // not empty: another test's files live there now; leave them
+        }
+      }
     }
   });
 
@@ -505,6 +516,7 @@ describe("operations on one container never overlap", () => {
     for (let i = 1; i < calls.length; i++) {
       expect(calls[i].startedAt).toBeGreaterThanOrEqual(calls[i - 1].endedAt);
     }
+    expect(existsSync(world.locks)).toBe(false); // the lock dir it created is gone again
   });
 
   test("across processes: two `cnilab cni add` for one netns run one after another", async () => {
