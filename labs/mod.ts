@@ -4,6 +4,7 @@
  * @module
  */
 import { entry, type LabEntry } from "../lib/lab/mod.ts";
+import { containerRuntimeIntegration } from "./container-runtime-integration.ts";
 import { kubeletCniFlow } from "./kubelet-cni-flow.ts";
 import { kubernetesCniIntegration } from "./kubernetes-cni-integration.ts";
 import { networkNamespaceLifecycle } from "./network-namespace-lifecycle.ts";
@@ -12,6 +13,7 @@ import { networkNamespaceLifecycle } from "./network-namespace-lifecycle.ts";
 export const LABS: LabEntry[] = [
   entry(kubernetesCniIntegration),
   entry(kubeletCniFlow),
+  entry(containerRuntimeIntegration),
   entry(networkNamespaceLifecycle),
 ];
 

@@ -4,10 +4,9 @@
  * @module
  */
 import { readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
-import { Address4 } from "ip-address";
 import { addr, batch, commands, link, netns, route } from "../lib/iproute2/mod.ts";
+import { freeSubnet } from "./support.ts";
 import type { Lab, LabContext } from "../lib/lab/mod.ts";
-import { LabNotReady } from "../lib/lab/mod.ts";
 import { CollisionError, processAlive, processStart, STATE_DIR } from "../lib/ownership/mod.ts";
 import { run, spawnDetached } from "../lib/shell/mod.ts";
 
@@ -42,20 +41,6 @@ interface State {
 
 const hex = (bytes: number) =>
   Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** The first 10.250.N.0/24 that overlaps no address or route on the host. */
-async function freeSubnet(): Promise<Address4> {
-  const used = [
-    ...(await addr.list({ family: 4 })).map((a) => a.cidr),
-    ...(await route.list({ family: 4 })).map((r) => r.dst).filter((d) => d !== "default"),
-  ].map((c) => new Address4(c.includes("/") ? c : `${c}/32`));
-  for (let n = 0; n < 256; n++) {
-    const candidate = new Address4(`10.250.${n}.0/24`);
-    const clash = used.some((u) => u.isInSubnet(candidate) || candidate.isInSubnet(u));
-    if (!clash) return candidate;
-  }
-  throw new LabNotReady("no free /24 in 10.250.0.0/16 on this host (every one overlaps a route or address)");
-}
 
 function nsInode(path: string): number {
   return statSync(path).ino;
@@ -135,10 +120,8 @@ export const networkNamespaceLifecycle: Lab<State> = {
   async preflight(ctx) {
     if (await link.get(BRIDGE)) throw new CollisionError(`link ${BRIDGE}`);
     const subnet = await freeSubnet();
-    const base = subnet.startAddress().bigInt();
-    const at = (n: number) => Address4.fromBigInt(base + BigInt(n)).correctForm();
-    ctx.state.subnet = `${subnet.startAddress().correctForm()}/24`;
-    ctx.state.gateway = at(1);
+    ctx.state.subnet = subnet.cidr;
+    ctx.state.gateway = subnet.gateway;
     ctx.state.dir = `${STATE_DIR}/lab-${ctx.owner.id}`;
     ctx.state.pods = ["pod-a", "pod-b"].map((name) => ({
       name,
@@ -268,9 +251,9 @@ export const networkNamespaceLifecycle: Lab<State> = {
       narration: `host-local reserves an address by creating a file named after it in ${IPAM_DIR}, ` +
         "holding the container ID and interface name. The gateway (.1) is never handed out; the first pod gets .2.",
       async run(ctx) {
-        const base = new Address4(ctx.state.subnet).startAddress().bigInt();
+        const subnet = ctx.state.subnet.split("/")[0].split(".").slice(0, 3).join(".");
         for (const [i, pod] of ctx.state.pods.entries()) {
-          pod.ip = Address4.fromBigInt(base + BigInt(i + 2)).correctForm();
+          pod.ip = `${subnet}.${i + 2}`;
           await ctx.owner.writeFile(`${IPAM_DIR}/${pod.ip}`, `${pod.sandboxId}\r\neth0`, 0o600);
         }
         await ctx.owner.writeFile(`${IPAM_DIR}/last_reserved_ip.0`, ctx.state.pods.at(-1)!.ip, 0o600);

@@ -27,6 +27,12 @@ export interface Subnet {
 
 /** The first 10.250.N.0/24 that overlaps no address or route on the host. */
 export async function freeSubnet(): Promise<Subnet> {
+  return (await freeSubnets(1))[0];
+}
+
+/** The first `count` 10.250.N.0/24 subnets that overlap no address or route on the host. */
+export async function freeSubnets(count: number): Promise<Subnet[]> {
+  const found: Subnet[] = [];
   const used = [
     ...(await addr.list({ family: 4 })).map((a) => a.cidr),
     ...(await route.list({ family: 4 })).map((r) => r.dst).filter((d) => d !== "default"),
@@ -36,7 +42,8 @@ export async function freeSubnet(): Promise<Subnet> {
     if (used.some((u) => u.isInSubnet(candidate) || candidate.isInSubnet(u))) continue;
     const base = candidate.startAddress().bigInt();
     const at = (i: number) => Address4.fromBigInt(base + BigInt(i)).correctForm();
-    return { cidr: `10.250.${n}.0/24`, gateway: at(1), prefix: 24, host: at };
+    found.push({ cidr: `10.250.${n}.0/24`, gateway: at(1), prefix: 24, host: at });
+    if (found.length === count) return found;
   }
   throw new LabNotReady("no free /24 in 10.250.0.0/16 on this host (every one overlaps a route or address)");
 }
