@@ -5,6 +5,7 @@
 import type { Command } from "./command.ts";
 import { bench } from "./bench.ts";
 import { cni } from "./cni.ts";
+import { exercise } from "./exercise.ts";
 import { installPluginsCommand } from "./install_plugins.ts";
 import { pod } from "./pod.ts";
 
@@ -12,6 +13,7 @@ import { pod } from "./pod.ts";
 export const COMMANDS: Command[] = [
   bench,
   cni,
+  exercise,
   installPluginsCommand,
   pod,
 ];
