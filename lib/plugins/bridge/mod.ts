@@ -93,7 +93,7 @@ async function add(ctx: PluginContext): Promise<Result> {
   if (conf.hairpinMode && conf.promiscMode) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
-      "cannot set hairpin mode and promiscuous mode at the same time",
+      "cannot set hairpin mode and promiscuous mode at the same time.",
     );
   }
   const ns = await enterNetns(ctx.netns);
@@ -254,8 +254,6 @@ async function setupHostSide(
         "type",
         "bridge",
       ]);
-    } else if (conf.isGateway && gateways.length > 0 && existing.addrAssignType !== NET_ADDR_SET) {
-      commands.push(["link", "set", conf.bridge, "address", existing.mac]);
     }
     if (conf.promiscMode && !existing?.promisc) commands.push(["link", "set", conf.bridge, "promisc", "on"]);
     if (!existing?.up) commands.push(["link", "set", conf.bridge, "up"]);
@@ -302,13 +300,15 @@ async function setupHostSide(
       }
       throw new Error(`failed to set up ${conf.bridge} and ${veth.name}: ${out.error}`);
     }
-    if (!created && gateways.length > 0) {
-      const addrs = (out.outputs.at(-1) as AddrJson[] | undefined)?.[0]?.addr_info ?? [];
-      await ensureGatewayAddresses(conf, gateways, addrs);
-    }
     // "we want to own the routes for this interface" (the reference): no router advertisements
     writeSysctl(`net/ipv6/conf/${conf.bridge}/accept_ra`, "0");
     writeSysctl(`net/ipv6/conf/${veth.name}/accept_ra`, "0");
+    if (!created && gateways.length > 0) {
+      const addrs = (out.outputs.at(-1) as AddrJson[] | undefined)?.[0]?.addr_info ?? [];
+      // a bridge made by someone else gets its MAC pinned (to the one it had before our port joined)
+      const pin = existing.addrAssignType !== NET_ADDR_SET ? existing.mac : undefined;
+      await ensureGatewayAddresses(conf, gateways, addrs, pin);
+    }
     return hostLink(conf.bridge)?.mac ?? "";
   }
 }
@@ -326,6 +326,7 @@ async function ensureGatewayAddresses(
   conf: BridgeConf,
   gateways: BridgeGateway[],
   present: NonNullable<AddrJson["addr_info"]>,
+  pinMac: string | undefined,
 ): Promise<void> {
   const commands: IpCommand[] = [];
   for (const gw of gateways) {
@@ -355,6 +356,8 @@ async function ensureGatewayAddresses(
     }
     if (!ok) commands.push(addrReplace(gw, conf.bridge));
   }
+  // like the reference's ensureAddr: the MAC is set to itself once the address is in place
+  if (pinMac && commands.length > 0) commands.push(["link", "set", conf.bridge, "address", pinMac]);
   const out = await ipBatch(commands);
   if (!out.ok) throw new Error(`failed to set bridge addr on ${conf.bridge}: ${out.error}`);
 }
