@@ -335,8 +335,11 @@ export async function removePodSandbox(id: string): Promise<Timing[]> {
   let state = readState(id);
   const timings: Timing[] = [];
   const started = performance.now();
-  if (state.phase !== "notready") state = await stopPodSandbox(id);
-  else if (state.holder && holderAlive(state.holder)) state = await stopPodSandbox(id);
+  if (state.phase !== "notready" || (state.holder && holderAlive(state.holder))) {
+    const before = state.timings.length;
+    state = await stopPodSandbox(id);
+    timings.push(...state.timings.slice(before));
+  }
   await timed(timings, "netns-unpin", () => unpinNetns(state.netns.path));
   const owner = await Owner.open(state.ownerId);
   await timed(timings, "release", async () => {
