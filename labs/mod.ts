@@ -8,12 +8,14 @@ import { containerRuntimeIntegration } from "./container-runtime-integration.ts"
 import { kubeletCniFlow } from "./kubelet-cni-flow.ts";
 import { kubernetesCniIntegration } from "./kubernetes-cni-integration.ts";
 import { networkNamespaceLifecycle } from "./network-namespace-lifecycle.ts";
+import { podSandboxNetworking } from "./pod-sandbox-networking.ts";
 
 /** The labs, in chapter order. */
 export const LABS: LabEntry[] = [
   entry(kubernetesCniIntegration),
   entry(kubeletCniFlow),
   entry(containerRuntimeIntegration),
+  entry(podSandboxNetworking),
   entry(networkNamespaceLifecycle),
 ];
 
