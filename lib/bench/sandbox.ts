@@ -14,6 +14,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
+import type { Benchmark } from "../cli/bench.ts";
+import { requireRoot } from "../cli/env.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run, which } from "../shell/mod.ts";
 import {
@@ -272,6 +274,7 @@ export async function runSandboxBench(argv: string[]): Promise<number> {
       json: { type: "boolean" },
     },
   });
+  requireRoot();
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) {
     throw new Error(`--runs must be a positive integer, got ${values.runs}`);
@@ -318,9 +321,8 @@ export async function runSandboxBench(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The `sandbox` entry of `cnilab bench`. */
-export const sandboxBench = {
-  name: "sandbox",
+/** `cnilab bench sandbox`. */
+export const benchmark: Benchmark = {
   summary:
     "pod sandbox latency (netns + pause + CNI ADD), teardown, and 10/110/500-pod scale with holder memory",
   usage: `Usage: cnilab bench sandbox [--runs N] [--pods 10,110,500] [--conf-dir DIR] [--bin-dir DIR[:DIR…]]
