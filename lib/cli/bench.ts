@@ -20,6 +20,7 @@ export interface Benchmark {
 /** Every benchmark, by name: `cnilab bench <name>`. */
 export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   plugin: () => import("../bench/plugin.ts"),
+  sandbox: () => import("../bench/sandbox.ts"),
 };
 
 async function usage(): Promise<string> {
