@@ -145,6 +145,23 @@ function mainFlows(set: PluginSet) {
       expect(cacheFiles()).toEqual([]);
     });
 
+    test("gc with the sandboxes still in use: a stale sandbox's interface, address and cache are removed", async () => {
+      const { list, name } = bridgeList(set);
+      world.writeConf("10-net.conflist", list);
+      const cni = await load(set);
+      const [live, stale] = [await world.netns(), await world.netns()];
+      const [idLive, idStale] = [`trt-l-${hex(4)}`, `trt-s-${hex(4)}`];
+      const ipLive = (await cni.setup(idLive, live.path)).interfaces.eth0.ipConfigs[0].ip;
+      await cni.setup(idStale, stale.path);
+      await cni.status();
+      await cni.gc(cni.attachmentsOf(idLive));
+      expect(await link.get("eth0", { netns: stale.name })).toBeUndefined();
+      expect(await addresses(live.name, "eth0")).toEqual([`${ipLive}/24`]);
+      expect(reservations(name)).toEqual([ipLive]);
+      expect(cacheFiles()).toEqual([`cni-loopback-${idLive}-lo`, `${name}-${idLive}-eth0`].sort());
+      await cni.remove(idLive, live.path);
+    });
+
     test("max_conf_num 2: two networks become eth0 and eth1 in file order", async () => {
       const first = bridgeList(set);
       const second = bridgeList(set);
@@ -319,8 +336,12 @@ describe("cnilab cni: bad input", () => {
     ];
     for (const [args, e, code, message] of cases) {
       const r = await cnilab([...args, ...cache], e);
-      expect({ args, code: r.code }).toEqual({ args, code });
-      expect(r.stderr).toContain(message);
+      // args and stderr in the comparison so a failure says which case and what it printed
+      expect({ args, code: r.code, said: r.stderr.includes(message) ? message : r.stderr }).toEqual({
+        args,
+        code,
+        said: message,
+      });
       expect(r.stdout).toBe("");
     }
     expect(await link.get("eth0", { netns: ns.name })).toBeUndefined();
