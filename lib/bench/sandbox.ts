@@ -172,7 +172,8 @@ async function podman(
   await owner.record({ kind: "path", path: confDir, tree: true });
   try {
     mkdirSync(confDir, { recursive: true });
-    writeFileSync(`${confDir}/10-cnilab.conflist`, defaultConflist());
+    // podman finds plugins in its own dirs (/usr/lib/cni): the reference plugins
+    writeFileSync(`${confDir}/10-cnilab.conflist`, defaultConflist("reference"));
     const base = ["podman", "--network-backend", "cni", "--cni-config-dir", confDir];
     const ready: number[] = [];
     const teardown: number[] = [];
@@ -270,6 +271,7 @@ export async function runSandboxBench(argv: string[]): Promise<number> {
       pods: { type: "string", default: "10,110,500" },
       "conf-dir": { type: "string" },
       "bin-dir": { type: "string" },
+      plugins: { type: "string" },
       "no-podman": { type: "boolean" },
       json: { type: "boolean" },
     },
@@ -284,7 +286,15 @@ export async function runSandboxBench(argv: string[]): Promise<number> {
   const choice: NetworkChoice = {
     confDir: values["conf-dir"],
     binDirs: values["bin-dir"]?.split(":").filter(Boolean),
+    plugins: values.plugins === undefined
+      ? undefined
+      : values.plugins === "reference"
+      ? "reference"
+      : "cnilab",
   };
+  if (values.plugins !== undefined && values.plugins !== "cnilab" && values.plugins !== "reference") {
+    throw new Error(`--plugins is cnilab or reference, got ${values.plugins}`);
+  }
   const say = values.json ? () => {} : (s: string) => console.error(s);
   const label = hex(3);
   say(`latency: ${runs} sandboxes`);
@@ -326,7 +336,7 @@ export const benchmark: Benchmark = {
   summary:
     "pod sandbox latency (netns + pause + CNI ADD), teardown, and 10/110/500-pod scale with holder memory",
   usage: `Usage: cnilab bench sandbox [--runs N] [--pods 10,110,500] [--conf-dir DIR] [--bin-dir DIR[:DIR…]]
-                            [--no-podman] [--json]
+                            [--plugins cnilab|reference] [--no-podman] [--json]
 
 Latency: median over --runs (default 20, at least 20 for the README's numbers) of sandbox ready (pinned
 netns + pause holder + CNI ADD of loopback and the bridge network) and teardown, step by step.

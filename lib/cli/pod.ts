@@ -29,7 +29,7 @@ import { requireRoot } from "./env.ts";
 
 const USAGE = `Usage:
   cnilab pod run <pod.yaml> [--conf-dir DIR] [--bin-dir DIR[:DIR…]] [--max-conf-num N] [--cache-dir DIR]
-                            [--containerd-config FILE] [--json]
+                            [--containerd-config FILE] [--plugins cnilab|reference] [--json]
   cnilab pod ls [--json]
   cnilab pod exec <pod> [-c CONTAINER] -- <command> [args…]
   cnilab pod logs <pod> [-c CONTAINER]
@@ -43,7 +43,8 @@ run   RunPodSandbox (netns /var/run/netns/cni-<uuid>, pause holder, CNI ADD), th
       (nginx* → a static web server on the containerPort, busybox* → busybox applets); see docs/sandbox.md.
       CNI config: --conf-dir (containerd's conf_dir, first --max-conf-num files, default 1) with plugins
       from --bin-dir; or the [plugins."io.containerd.grpc.v1.cri".cni] table of --containerd-config;
-      otherwise cnilab's default conflist (bridge cnilab0, host-local 10.89.0.0/16).
+      otherwise cnilab's default conflist (bridge cnilab0, host-local 10.89.0.0/16) run by cnilab's
+      plugins (dist/cni, when built) or, with --plugins reference, by the reference plugins (/usr/lib/cni).
 ls    the pods, like 'kubectl get pods -o wide'
 exec  runs a command in a container's namespaces (network, IPC, UTS; PID with shareProcessNamespace)
 logs  a container's output (default: the first container)
@@ -135,6 +136,12 @@ function networkChoice(values: Record<string, string | boolean | undefined>): Ne
     choice.maxConfNum = n;
   }
   if (typeof values["cache-dir"] === "string") choice.cacheDir = values["cache-dir"];
+  if (values.plugins !== undefined) {
+    if (values.plugins !== "cnilab" && values.plugins !== "reference") {
+      throw new UsageError(`--plugins is cnilab or reference, got ${values.plugins}`);
+    }
+    choice.plugins = values.plugins;
+  }
   return choice;
 }
 
@@ -148,6 +155,7 @@ async function podRun(argv: string[]): Promise<number> {
       "max-conf-num": { type: "string" },
       "cache-dir": { type: "string" },
       "containerd-config": { type: "string" },
+      plugins: { type: "string" },
       json: { type: "boolean" },
     },
   });

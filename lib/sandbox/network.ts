@@ -35,21 +35,33 @@ export const DEFAULT_NETWORK = {
   ipamDataDir: `${STATE_DIR}/ipam`,
 } as const;
 
+/** Which plugin executables the default network uses: cnilab's own (`cnilab-bridge`, …) or the reference ones. */
+export type PluginSet = "cnilab" | "reference";
+
+/** cnilab's plugins when they are built (dist/cni), else the reference plugins. */
+export function defaultPluginSet(): PluginSet {
+  return existsSync(`${CNILAB_PLUGIN_DIR}/cnilab-bridge`) &&
+      existsSync(`${CNILAB_PLUGIN_DIR}/cnilab-host-local`)
+    ? "cnilab"
+    : "reference";
+}
+
 /** The conflist cnilab uses when no conf dir is given. */
-export function defaultConflist(): string {
+export function defaultConflist(plugins: PluginSet = defaultPluginSet()): string {
+  const prefix = plugins === "cnilab" ? "cnilab-" : "";
   return JSON.stringify(
     {
       cniVersion: "1.0.0",
       name: DEFAULT_NETWORK.name,
       plugins: [
         {
-          type: "bridge",
+          type: `${prefix}bridge`,
           bridge: DEFAULT_NETWORK.bridge,
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
           ipam: {
-            type: "host-local",
+            type: `${prefix}host-local`,
             ranges: [[{ subnet: DEFAULT_NETWORK.subnet, gateway: DEFAULT_NETWORK.gateway }]],
             routes: [{ dst: "0.0.0.0/0" }],
             dataDir: DEFAULT_NETWORK.ipamDataDir,
@@ -95,6 +107,8 @@ export interface NetworkDescription {
   lockDir?: string;
   /** True when confDir holds cnilab's default conflist (written for this pod). */
   defaultConf: boolean;
+  /** With the default conflist: whose bridge and host-local it runs. */
+  plugins?: PluginSet;
 }
 
 /** What the sandbox runtime hands to the network layer: the CRI-side facts of the sandbox. */

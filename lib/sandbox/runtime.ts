@@ -29,9 +29,11 @@ import {
   defaultBinDirs,
   defaultConflist,
   defaultNetworkTidyScript,
+  defaultPluginSet,
   type NetworkDescription,
   networkFromDescription,
   type NetworkSetup,
+  type PluginSet,
   type PodNetworkRequest,
 } from "./network.ts";
 import {
@@ -72,6 +74,8 @@ export interface NetworkChoice {
   maxConfNum?: number;
   /** libcni's cache dir (default /var/lib/cni). */
   cacheDir?: string;
+  /** With the default conflist: cnilab's plugins or the reference ones (default: cnilab's when built). */
+  plugins?: PluginSet;
   /** A ready-made network layer instead (tests). */
   setup?: NetworkSetup;
 }
@@ -179,6 +183,7 @@ function describeChoice(choice: NetworkChoice, dir: string): NetworkDescription 
     cacheDir: choice.cacheDir ?? (defaultConf ? `${dir}/cni-cache` : undefined),
     lockDir: `${dir}/cni-locks`,
     defaultConf,
+    plugins: defaultConf ? choice.plugins ?? defaultPluginSet() : undefined,
   };
 }
 
@@ -279,7 +284,7 @@ export async function runPodSandbox(
     };
     if (state.network.defaultConf && !choice.setup) {
       mkdirSync(state.network.confDir, { recursive: true });
-      writeFileSync(`${state.network.confDir}/10-cnilab.conflist`, defaultConflist());
+      writeFileSync(`${state.network.confDir}/10-cnilab.conflist`, defaultConflist(state.network.plugins));
       // the bridge plugin turns ip_forward on as gateway; the ledger restores it when the last owner goes
       await setSysctl(owner, "net.ipv4.ip_forward", "1");
     }

@@ -4,12 +4,13 @@
  * a restarted container finds the same address; removal leaves nothing, even after kill -9 of the holder.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import process from "node:process";
 import { addr } from "../../lib/iproute2/mod.ts";
 import { processAlive } from "../../lib/ownership/mod.ts";
 import { run } from "../../lib/shell/mod.ts";
 import {
+  CNILAB_PLUGIN_DIR,
   containerLogs,
   execSync,
   holderRssKiB,
@@ -37,6 +38,14 @@ import {
   zombieChildren,
 } from "./helpers.ts";
 
+/** Both plugin sets run the default network: cnilab's (built by `npm run build`) and the reference ones. */
+const PLUGIN_SETS = ["cnilab", "reference"] as const;
+
+test("cnilab's plugins are built (npm run build), so both plugin sets are tested", () => {
+  expect(existsSync(`${CNILAB_PLUGIN_DIR}/cnilab-bridge`)).toBe(true);
+  expect(existsSync(`${CNILAB_PLUGIN_DIR}/cnilab-host-local`)).toBe(true);
+});
+
 const made: string[] = [];
 afterEach(async () => {
   await removePods(made.splice(0));
@@ -53,22 +62,27 @@ async function ping(ip: string): Promise<boolean> {
 }
 
 describe("RunPodSandbox", () => {
-  test("pins a cni-<uuid> netns that holds the pod's address, reachable from the host", async () => {
-    const s = await runPodSandbox({ name: name() });
-    expect(s.phase).toBe("ready");
-    expect(s.netns.path).toMatch(
-      /^\/var\/run\/netns\/cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    );
-    expect(isMountPoint(s.netns.path)).toBe(true);
-    const inside = await addr.list({ netns: s.netns.name, dev: "eth0", family: 4 });
-    expect(inside.map((a) => a.cidr)).toEqual(s.status?.ips ?? ["missing"]);
-    expect(s.status?.ip).toMatch(/^10\.89\./);
-    const lo = await addr.list({ netns: s.netns.name, dev: "lo", family: 4 });
-    expect(lo.map((a) => a.cidr)).toEqual(["127.0.0.1/8"]);
-    expect(await ping(s.status?.ip as string)).toBe(true);
-    expect(s.timings.map((t) => t.step)).toEqual(["netns", "holder", "cni-add", "sandbox-ready"]);
-    expect(reservationsOf(s.id).length).toBe(1);
-  });
+  for (const plugins of PLUGIN_SETS) {
+    test(`pins a cni-<uuid> netns that holds the pod's address, reachable from the host (${plugins} plugins)`, async () => {
+      const s = await runPodSandbox({ name: name() }, { plugins });
+      expect(readFileSync(`${s.network.confDir}/10-cnilab.conflist`, "utf8")).toContain(
+        plugins === "cnilab" ? '"type": "cnilab-bridge"' : '"type": "bridge"',
+      );
+      expect(s.phase).toBe("ready");
+      expect(s.netns.path).toMatch(
+        /^\/var\/run\/netns\/cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
+      expect(isMountPoint(s.netns.path)).toBe(true);
+      const inside = await addr.list({ netns: s.netns.name, dev: "eth0", family: 4 });
+      expect(inside.map((a) => a.cidr)).toEqual(s.status?.ips ?? ["missing"]);
+      expect(s.status?.ip).toMatch(/^10\.89\./);
+      const lo = await addr.list({ netns: s.netns.name, dev: "lo", family: 4 });
+      expect(lo.map((a) => a.cidr)).toEqual(["127.0.0.1/8"]);
+      expect(await ping(s.status?.ip as string)).toBe(true);
+      expect(s.timings.map((t) => t.step)).toEqual(["netns", "holder", "cni-add", "sandbox-ready"]);
+      expect(reservationsOf(s.id).length).toBe(1);
+    });
+  }
 
   test("the holder is pause, owns the pinned netns and new IPC/UTS namespaces, and costs ≤ 1 MiB", async () => {
     const n = name();
@@ -180,24 +194,26 @@ describe("RemovePodSandbox", () => {
     expect(await leftoversOf(s, veth)).toEqual([]);
   }
 
-  test("leaves nothing: netns, veth, processes, files, IPAM reservation, CNI cache", async () => {
-    const { sandbox } = await runPod(parsePodManifest(seedPodYaml(name())));
-    const veth = await hostVethOf(sandbox.netns.name);
-    expect(veth).toMatch(/^veth/);
-    const full = readState(sandbox.id);
-    await removePodSandbox(sandbox.id);
-    await expectNothingLeft(full, veth);
-  });
+  for (const plugins of PLUGIN_SETS) {
+    test(`leaves nothing: netns, veth, processes, files, IPAM reservation, CNI cache (${plugins} plugins)`, async () => {
+      const { sandbox } = await runPod(parsePodManifest(seedPodYaml(name())), { plugins });
+      const veth = await hostVethOf(sandbox.netns.name);
+      expect(veth).toMatch(/^veth/);
+      const full = readState(sandbox.id);
+      await removePodSandbox(sandbox.id);
+      await expectNothingLeft(full, veth);
+    });
 
-  test("after kill -9 of the holder, remove still cleans up completely", async () => {
-    const { sandbox } = await runPod(parsePodManifest(seedPodYaml(name())));
-    const veth = await hostVethOf(sandbox.netns.name);
-    const full = readState(sandbox.id);
-    process.kill(sandbox.holder!.pid, "SIGKILL");
-    expect(await eventually(() => !processAlive(sandbox.holder!.pid, sandbox.holder!.start))).toBe(true);
-    await removePodSandbox(sandbox.id);
-    await expectNothingLeft(full, veth);
-  });
+    test(`after kill -9 of the holder, remove still cleans up completely (${plugins} plugins)`, async () => {
+      const { sandbox } = await runPod(parsePodManifest(seedPodYaml(name())), { plugins });
+      const veth = await hostVethOf(sandbox.netns.name);
+      const full = readState(sandbox.id);
+      process.kill(sandbox.holder!.pid, "SIGKILL");
+      expect(await eventually(() => !processAlive(sandbox.holder!.pid, sandbox.holder!.start))).toBe(true);
+      await removePodSandbox(sandbox.id);
+      await expectNothingLeft(full, veth);
+    });
+  }
 
   test("a second sandbox with the same name is refused and the first is untouched", async () => {
     const n = name();
