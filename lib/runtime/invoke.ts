@@ -126,7 +126,14 @@ export async function execPlugin(
   for (let attempt = 0;; attempt++) {
     let result;
     try {
-      result = await run([pluginPath], { stdin, env, timeoutMs: opts.timeoutMs, check: false });
+      result = await run([pluginPath], {
+        stdin,
+        env,
+        timeoutMs: opts.timeoutMs,
+        check: false,
+        // CHECK, STATUS and VERSION only look; the transcript shows them as reads
+        purpose: ["CHECK", "STATUS", "VERSION"].includes(args.command) ? "read" : "action",
+      });
     } catch (error) {
       if (TEXT_BUSY.test(String(error)) && attempt < 5) {
         await sleep(opts.textBusyRetryMs);

@@ -146,7 +146,13 @@ export class CniNetworks {
     const networks = outcomes.map((o) =>
       (o as PromiseFulfilledResult<SetupResult["networks"][number]>).value
     );
-    return this.fold(networks);
+    try {
+      return this.fold(networks);
+    } catch (error) {
+      // a result go-cni cannot read (ErrInvalidResult): the sandbox is torn down like any failed setup
+      await this.remove(containerId, netnsPath, opts).catch(() => {});
+      throw error;
+    }
   }
 
   /** go-cni's `createResult`: interfaces by name with their IPs, plus every network's DNS and routes. */

@@ -19,6 +19,7 @@ import {
 import { join } from "node:path";
 import {
   CniConfig,
+  CniNetworks,
   CniRuntimeError,
   type NetworkConfList,
   parseConfList,
@@ -551,5 +552,65 @@ describe("operations on one container never overlap", () => {
     expect(calls.length).toBe(2);
     expect(calls[0].env.CNI_CONTAINERID).toBe(calls[1].env.CNI_CONTAINERID);
     expect(calls[1].startedAt).toBeGreaterThanOrEqual(calls[0].endedAt);
+  });
+});
+
+describe("CniNetworks (go-cni facade)", () => {
+  function facade(extra: Record<string, unknown>[]) {
+    const lists = extra.map((e, i) => {
+      const type = `rec-${"xyz"[i]}`;
+      world.plugin(type);
+      return parseConfList(
+        JSON.stringify({ cniVersion: "1.0.0", name: `trtnet-${hex()}`, plugins: [{ type, ...e }] }),
+      );
+    });
+    return {
+      lists,
+      cni: CniNetworks.fromLists(lists, {
+        binDirs: [world.bin],
+        cacheDir: world.cache,
+        lockDir: world.locks,
+        loopback: false,
+        onWarning: () => {},
+      }),
+    };
+  }
+
+  test("networks become eth0, eth1; labels become CNI_ARGS with IgnoreUnknown first; results are folded", async () => {
+    const { cni, lists } = facade([{ record: { ip: "10.9.5.5/24" } }, { record: { ip: "10.9.6.5/24" } }]);
+    const id = `ctr-${hex(4)}`;
+    const res = await cni.setup(id, ns.path, { args: { K8S_POD_NAME: "web", IgnoreUnknown: "1" } });
+    expect(res.interfaces.eth0.ipConfigs).toEqual([{ ip: "10.9.5.5", address: "10.9.5.5/24" }]);
+    expect(res.interfaces.eth1.ipConfigs).toEqual([{ ip: "10.9.6.5", address: "10.9.6.5/24" }]);
+    expect(res.networks.map((n) => `${n.ifName} ${n.name}`)).toEqual([
+      `eth0 ${lists[0].name}`,
+      `eth1 ${lists[1].name}`,
+    ]);
+    const adds = byCommand(world.calls(), "ADD");
+    expect(adds.map((c) => `${c.plugin} ${c.env.CNI_IFNAME}`).sort()).toEqual(["rec-x eth0", "rec-y eth1"]);
+    for (const c of adds) expect(c.env.CNI_ARGS).toBe("IgnoreUnknown=1;K8S_POD_NAME=web");
+  });
+
+  test("one network failing: the networks that succeeded are removed again, nothing stays cached", async () => {
+    const { cni } = facade([{ record: { ip: "10.9.7.5/24" } }, { record: { failOn: "ADD" } }]);
+    const id = `ctr-${hex(4)}`;
+    const error = await cni.setup(id, ns.path).catch((e) => e);
+    expect(error.plugin).toBe("rec-y");
+    const calls = world.calls().map((c) => `${c.command} ${c.plugin}`);
+    expect(calls).toContain("DEL rec-x");
+    expect(calls).toContain("DEL rec-y");
+    expect(existsSync(join(world.cache, "results")) ? readdirSync(join(world.cache, "results")) : []).toEqual(
+      [],
+    );
+  });
+
+  test("a result whose ip points at a missing interface is rejected and the sandbox torn down", async () => {
+    const { cni } = facade([{
+      record: { rawResult: { cniVersion: "1.0.0", ips: [{ address: "10.9.8.5/24", interface: 4 }] } },
+    }]);
+    const error = await cni.setup(`ctr-${hex(4)}`, ns.path).catch((e) => e);
+    expect(error.message).toContain("points at interface 4");
+    expect(world.calls().map((c) => c.command)).toEqual(["ADD", "DEL"]);
+    expect(readdirSync(join(world.cache, "results"))).toEqual([]);
   });
 });
