@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
+import { listOwners } from "../ownership/mod.ts";
 import { readContainerdConfig } from "../runtime/containerd.ts";
 import {
   containerLogs,
@@ -178,7 +179,24 @@ async function podRun(argv: string[]): Promise<number> {
   })();
   requireRoot();
   const choice = networkChoice(values);
-  const result = await runPod(manifest, choice).catch(fail);
+  // Ctrl-C or SIGTERM half-way: remove what this run created (cnilab clean would, too) and exit 130/143
+  const interrupted = async (signal: "SIGINT" | "SIGTERM") => {
+    console.error(`cnilab pod run: ${signal}: removing pod ${manifest.namespace}/${manifest.name}`);
+    for (const o of await listOwners()) {
+      if (o.info.pid === process.pid && o.info.label === `${manifest.namespace}/${manifest.name}`) {
+        await o.release();
+      }
+    }
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  const onInt = () => void interrupted("SIGINT");
+  const onTerm = () => void interrupted("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  const result = await runPod(manifest, choice).catch(fail).finally(() => {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  });
   const s = result.sandbox;
   if (values.json) {
     console.log(JSON.stringify({ pod: s, timings: result.timings }, null, 2));
