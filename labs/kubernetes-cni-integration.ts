@@ -13,6 +13,7 @@ import { confFiles, findInPath, loadConfDir, PluginNotFoundError } from "../lib/
 import { removePodSandbox, runPodSandbox, type SandboxState } from "../lib/sandbox/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 import {
+  box,
   describeCalls,
   freeSubnet,
   labDir,
@@ -216,8 +217,18 @@ export const kubernetesCniIntegration: Lab<State> = {
           binDirs: [s.binDir],
           cacheDir: `${s.dir}/cache`,
         });
-        ctx.note(`pod ${POD}: ${s.pod.status?.ip} in ${s.pod.netns.path}`);
         ctx.note(describeCalls(readCalls(s.callsDir)));
+        ctx.note(box("KUBERNETES CNI INTEGRATION", [
+          "1. CONFIGURATION",
+          `   runtime reads: ${s.confDir}/*.conf, *.conflist, *.json`,
+          `   picked:        10-${NETWORK}.conflist (max_conf_num = 1)`,
+          `   runtime finds: ${s.binDir}/<type>`,
+          "2. KUBELET PARAMETERS",
+          "   --network-plugin, --cni-conf-dir, --cni-bin-dir: removed in 1.24",
+          "   (the container runtime's [cni] settings name the dirs)",
+          "3. FLOW",
+          `   Pod ${POD} → RunPodSandbox → CNI ADD → ${s.pod.status?.ip} on eth0`,
+        ]));
       },
       async check(ctx) {
         const s = ctx.state;

@@ -5,7 +5,7 @@
  */
 import { readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { addr, batch, commands, link, netns, route } from "../lib/iproute2/mod.ts";
-import { freeSubnet } from "./support.ts";
+import { box, freeSubnet } from "./support.ts";
 import type { Lab, LabContext } from "../lib/lab/mod.ts";
 import { CollisionError, processAlive, processStart, STATE_DIR } from "../lib/ownership/mod.ts";
 import { run, spawnDetached } from "../lib/shell/mod.ts";
@@ -356,6 +356,14 @@ export const networkNamespaceLifecycle: Lab<State> = {
         const pod = ctx.state.pods[0];
         await netns.exec(pod.netns, ["ip", "addr"], { purpose: "show" });
         await netns.exec(pod.netns, ["ip", "route"], { purpose: "show" });
+        ctx.note(box("NETWORK NAMESPACE LIFECYCLE", [
+          "CREATION:",
+          `  Create netns     →  /var/run/netns/${pod.netns}`,
+          `  CNI configures   →  veth pair eth0 ⇄ ${pod.hostVeth} on ${BRIDGE}, IP ${pod.ip}, default via ${ctx.state.gateway}`,
+          `  Containers join  →  pause holder PID ${pod.holder?.pid} holds it`,
+          "PERSISTENCE: checked in step 10 (an app crashes, the IP stays)",
+          "DELETION: steps 11–13 (CNI DEL → remove veth, release IP → remove netns)",
+        ]));
       },
       async check(ctx) {
         const listed = (await run(["ip", "netns", "list"], { purpose: "read" })).stdout;

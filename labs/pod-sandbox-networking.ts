@@ -7,7 +7,7 @@
  */
 import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { hostname } from "node:os";
-import { addr, link } from "../lib/iproute2/mod.ts";
+import { addr, link, route } from "../lib/iproute2/mod.ts";
 import type { Lab } from "../lib/lab/mod.ts";
 import { CollisionError, guardSysctl, processAlive } from "../lib/ownership/mod.ts";
 import {
@@ -23,6 +23,7 @@ import {
 } from "../lib/sandbox/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 import {
+  box,
   freeSubnet,
   labDir,
   markedBridge,
@@ -169,6 +170,19 @@ export const podSandboxNetworking: Lab<State> = {
               ),
             ).join("\n"),
         );
+        const routes = (await route.list({ netns: pod.netns.name })).map((r) =>
+          `${r.dst}${r.via ? ` via ${r.via}` : ""}`
+        );
+        ctx.note(box("PAUSE CONTAINER", [
+          `POD ${POD} — pause holder PID ${pod.holder!.pid}`,
+          `  Network Namespace ${nsOf(pod.holder!.pid, "net")}: eth0 ${pod.status?.ip}, routes ${
+            routes.join(", ")
+          }`,
+          `  IPC Namespace     ${nsOf(pod.holder!.pid, "ipc")}: shared memory, semaphores`,
+          `  UTS Namespace     ${nsOf(pod.holder!.pid, "uts")}: hostname ${POD}`,
+          `  PID Namespace     not shared (shareProcessNamespace: false)`,
+          `  ▲ web (PID ${web}) and sidecar (PID ${sidecar}) joined pause's namespaces`,
+        ]));
       },
       check(ctx) {
         const pod = ctx.state.pod!;

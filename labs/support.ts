@@ -197,3 +197,18 @@ export function describeCalls(calls: PluginCall[]): string {
     }  prevResult: ${"prevResult" in c.stdin ? "yes" : "no"}  exit ${c.exitCode}`
   ).join("\n");
 }
+
+/** Draws one of the chapter's boxes, filled with live values. */
+export function box(title: string, lines: string[]): string {
+  const width = Math.max(title.length + 4, ...lines.map((l) => [...l].length)) + 2;
+  const pad = (l: string) => l + " ".repeat(width - [...l].length);
+  const head = ` ${title} `;
+  const left = Math.floor((width - head.length) / 2);
+  return [
+    `┌${"─".repeat(width + 2)}┐`,
+    `│ ${" ".repeat(left)}${head}${" ".repeat(width - left - head.length)} │`,
+    `├${"─".repeat(width + 2)}┤`,
+    ...lines.map((l) => `│ ${pad(l)} │`),
+    `└${"─".repeat(width + 2)}┘`,
+  ].join("\n");
+}
