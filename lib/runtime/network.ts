@@ -33,6 +33,31 @@ function toArgs(args: Record<string, string> | undefined): [string, string][] {
   return pairs;
 }
 
+/**
+ * go-cni's `checkPluginExists`: every plugin type of every loaded network resolves along the bin dirs, so a
+ * missing plugin fails the load (before a sandbox exists) instead of a setup halfway.
+ */
+function checkPluginsExist(cni: CniConfig, networks: AttachedNetwork[]): void {
+  const missing = new Set<string>();
+  for (const net of networks) {
+    for (const plugin of net.config.plugins) {
+      try {
+        cni.findPlugin(plugin.type);
+      } catch {
+        missing.add(plugin.type);
+      }
+    }
+  }
+  if (missing.size > 0) {
+    throw new CniRuntimeError(
+      `unable to find cni plugins ${[...missing].join(", ")} in directories ${
+        cni.binDirs.join(", ") || "(none)"
+      }`,
+      "load",
+    );
+  }
+}
+
 /** go-cni's `CNI`: a loaded set of networks and the operations on a sandbox. */
 export class CniNetworks {
   private constructor(
@@ -44,7 +69,8 @@ export class CniNetworks {
   /**
    * Loads the networks (go-cni `Load(WithLoNetwork, WithDefaultConf)`): `cni-loopback` on `lo` (unless
    * `loopback: false`), then the first `maxConfNum` valid configs of `confDir` as eth0, eth1, …
-   * Throws a ConfigError naming the dir when it is missing or holds no valid config.
+   * Throws a ConfigError naming the dir when it is missing or holds no valid config, and a CniRuntimeError
+   * naming the plugins and dirs when a plugin of a loaded network is not found (go-cni `checkPluginExists`).
    */
   static load(opts: CniNetworksOptions = {}): Promise<CniNetworks> {
     try {
@@ -73,6 +99,7 @@ export class CniNetworks {
       onWarning: warn,
     });
     lists.forEach((config, i) => networks.push({ config, ifName: `${prefix}${i}` }));
+    checkPluginsExist(cni, networks);
     return new CniNetworks(cni, networks, opts);
   }
 

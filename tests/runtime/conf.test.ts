@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { CniNetworks, ConfigError, loadConfDir, loadNetworkConf } from "../../lib/runtime/mod.ts";
-import { World } from "./recorder.ts";
+import { REFERENCE_BIN, World } from "./recorder.ts";
 
 let world: World;
 let warnings: string[];
@@ -33,7 +33,7 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
     mkdirSync(join(world.conf, "99-dir.conflist"));
     const cni = await CniNetworks.load({
       confDir: world.conf,
-      binDirs: [world.bin],
+      binDirs: [REFERENCE_BIN],
       maxConfNum: 0,
       onWarning: warn,
     });
@@ -58,7 +58,7 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
     world.writeConf("9-late.conflist", list("late"));
     world.writeConf("10-early.conflist", list("early")); // "1" < "9" byte-wise
     world.writeConf("Z-upper.conflist", list("upper")); // "Z" (0x5a) sorts after digits
-    const cni = await CniNetworks.load({ confDir: world.conf, binDirs: [world.bin] });
+    const cni = await CniNetworks.load({ confDir: world.conf, binDirs: [REFERENCE_BIN] });
     expect(cni.networks.map((n) => n.config.name)).toEqual(["cni-loopback", "early"]);
     const two = loadConfDir(world.conf, { maxConfNum: 2 });
     expect(two.map((l) => l.name)).toEqual(["early", "late"]);
@@ -81,6 +81,16 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
     world.writeConf("00-broken.conflist", "{");
     world.writeConf("10-ok.conflist", list("ok"));
     expect(() => loadConfDir(world.conf, { strict: true })).toThrow(join(world.conf, "00-broken.conflist"));
+  });
+
+  test("a plugin no bin dir has fails the load, naming the plugin and the dirs (go-cni checkPluginExists)", async () => {
+    world.writeConf("10-net.conflist", list("net", "no-such-plugin"));
+    const error = await CniNetworks.load({ confDir: world.conf, binDirs: [REFERENCE_BIN, world.bin] }).catch((
+      e,
+    ) => e);
+    expect(error.message).toBe(
+      `unable to find cni plugins no-such-plugin in directories ${REFERENCE_BIN}, ${world.bin}`,
+    );
   });
 
   test("a missing conf dir is an error naming the dir", async () => {
