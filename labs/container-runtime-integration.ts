@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { addr, link } from "../lib/iproute2/mod.ts";
 import type { Lab, LabContext } from "../lib/lab/mod.ts";
-import { CollisionError, guardSysctl } from "../lib/ownership/mod.ts";
+import { CollisionError } from "../lib/ownership/mod.ts";
 import {
   applyConfTemplate,
   type ContainerdCniSettings,
@@ -18,6 +18,7 @@ import { TEMPLATE_CONF_NAME } from "../lib/runtime/containerd.ts";
 import { removePodSandbox, runPodSandbox, type SandboxState } from "../lib/sandbox/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 import {
+  bridgeConflist,
   freeSubnets,
   labDir,
   markedBridge,
@@ -60,23 +61,6 @@ version = 2
   # CNI configuration file template
   conf_template = "${template}"
 `;
-}
-
-function conflist(name: string, bridge: string, subnet: Subnet, dataDir: string): string {
-  return JSON.stringify(
-    {
-      cniVersion: "1.1.0",
-      name,
-      plugins: [{
-        type: "cnilab-bridge",
-        bridge,
-        isGateway: true,
-        ipam: { type: "cnilab-host-local", ranges: [[{ subnet: subnet.cidr }]], dataDir },
-      }],
-    },
-    null,
-    2,
-  );
 }
 
 /** Reads config.toml like containerd and runs a pod with what it says. */
@@ -144,16 +128,15 @@ export const containerRuntimeIntegration: Lab<State> = {
         const [a, b] = s.subnets;
         await ctx.owner.writeFile(
           `${s.dir}/net.d/10-net-a.conflist`,
-          conflist("net-a", BRIDGES.a, a, `${s.dir}/ipam`),
+          bridgeConflist("net-a", BRIDGES.a, a, `${s.dir}/ipam`),
         );
         await ctx.owner.writeFile(
           `${s.dir}/net.d/20-net-b.conflist`,
-          conflist("net-b", BRIDGES.b, b, `${s.dir}/ipam`),
+          bridgeConflist("net-b", BRIDGES.b, b, `${s.dir}/ipam`),
         );
         s.toml = `${s.dir}/config.toml`;
         await ctx.owner.writeFile(s.toml, configToml(s.binDir, `${s.dir}/net.d`, 1));
         for (const br of Object.values(BRIDGES)) await markedBridge(ctx, br);
-        await guardSysctl(ctx.owner, "net.ipv4.ip_forward");
         await run(["cat", s.toml], { purpose: "show" });
         s.settings = readContainerdConfig(s.toml);
         ctx.note(`read: ${JSON.stringify({ ...s.settings, file: undefined })}`);

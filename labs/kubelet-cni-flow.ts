@@ -8,7 +8,7 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { addr, link, route } from "../lib/iproute2/mod.ts";
 import type { Lab } from "../lib/lab/mod.ts";
-import { CollisionError, guardSysctl } from "../lib/ownership/mod.ts";
+import { CollisionError } from "../lib/ownership/mod.ts";
 import { CniNetworks } from "../lib/runtime/mod.ts";
 import {
   containerLogs,
@@ -25,6 +25,7 @@ import {
 } from "../lib/sandbox/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 import {
+  bridgeConflist,
   freeSubnet,
   labDir,
   markedBridge,
@@ -135,28 +136,9 @@ export const kubeletCniFlow: Lab<State> = {
         const subnet = s.subnet!;
         await ctx.owner.writeFile(
           `${s.confDir}/10-lab22.conflist`,
-          JSON.stringify(
-            {
-              cniVersion: "1.1.0",
-              name: "lab22",
-              plugins: [{
-                type: "cnilab-bridge",
-                bridge: BRIDGE,
-                isGateway: true,
-                isDefaultGateway: true,
-                ipam: {
-                  type: "cnilab-host-local",
-                  ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]],
-                  dataDir: `${s.dir}/ipam`,
-                },
-              }],
-            },
-            null,
-            2,
-          ),
+          bridgeConflist("lab22", BRIDGE, subnet, `${s.dir}/ipam`, { defaultGateway: true }),
         );
         await markedBridge(ctx, BRIDGE);
-        await guardSysctl(ctx.owner, "net.ipv4.ip_forward");
         await timed(s, "2", async () => {
           const cni = await CniNetworks.load({ confDir: s.confDir, binDirs: [s.binDir], loopback: false });
           await cni.status();

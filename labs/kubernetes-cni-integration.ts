@@ -8,12 +8,13 @@
 import { existsSync, readdirSync } from "node:fs";
 import { addr, link, netns } from "../lib/iproute2/mod.ts";
 import type { Lab } from "../lib/lab/mod.ts";
-import { CollisionError, guardSysctl } from "../lib/ownership/mod.ts";
+import { CollisionError } from "../lib/ownership/mod.ts";
 import { confFiles, findInPath, loadConfDir, PluginNotFoundError } from "../lib/runtime/mod.ts";
 import { removePodSandbox, runPodSandbox, type SandboxState } from "../lib/sandbox/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 import {
   box,
+  bridgeConflist,
   describeCalls,
   freeSubnet,
   labDir,
@@ -78,21 +79,6 @@ export const kubernetesCniIntegration: Lab<State> = {
         s.dataDir = `${s.dir}/ipam`;
         await ctx.owner.mkdir(s.confDir);
         const subnet = s.subnet!;
-        const conflist = {
-          cniVersion: "1.1.0",
-          name: NETWORK,
-          plugins: [{
-            type: "cnilab-bridge",
-            bridge: BRIDGE,
-            isGateway: true,
-            ipam: {
-              type: "cnilab-host-local",
-              ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]],
-              routes: [{ dst: "0.0.0.0/0" }],
-              dataDir: s.dataDir,
-            },
-          }],
-        };
         const fallback = {
           cniVersion: "1.0.0",
           name: "lab-fallback",
@@ -101,7 +87,10 @@ export const kubernetesCniIntegration: Lab<State> = {
           ipam: { type: "cnilab-host-local", subnet: subnet.cidr, dataDir: s.dataDir },
         };
         await ctx.owner.writeFile(`${s.confDir}/05-broken.conflist`, '{ "cniVersion": "1.0.0", "name": ');
-        await ctx.owner.writeFile(`${s.confDir}/10-${NETWORK}.conflist`, JSON.stringify(conflist, null, 2));
+        await ctx.owner.writeFile(
+          `${s.confDir}/10-${NETWORK}.conflist`,
+          bridgeConflist(NETWORK, BRIDGE, subnet, s.dataDir, { defaultGateway: true }),
+        );
         await ctx.owner.writeFile(`${s.confDir}/99-fallback.conf`, JSON.stringify(fallback, null, 2));
         await ctx.owner.writeFile(`${s.confDir}/README.txt`, "not a CNI config: ignored by extension\n");
         ({ binDir: s.binDir, callsDir: s.callsDir } = await recordingBinDir(ctx, s.dir));
@@ -210,7 +199,6 @@ export const kubernetesCniIntegration: Lab<State> = {
       async run(ctx) {
         const s = ctx.state;
         await markedBridge(ctx, BRIDGE);
-        await guardSysctl(ctx.owner, "net.ipv4.ip_forward");
         await ctx.owner.record(podUndo(POD));
         s.pod = await runPodSandbox({ name: POD }, {
           confDir: s.confDir,

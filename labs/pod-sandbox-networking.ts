@@ -9,7 +9,7 @@ import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { addr, link, route } from "../lib/iproute2/mod.ts";
 import type { Lab } from "../lib/lab/mod.ts";
-import { CollisionError, guardSysctl, processAlive } from "../lib/ownership/mod.ts";
+import { CollisionError, processAlive } from "../lib/ownership/mod.ts";
 import {
   containerLogs,
   execSync,
@@ -24,6 +24,7 @@ import {
 import { run } from "../lib/shell/mod.ts";
 import {
   box,
+  bridgeConflist,
   freeSubnet,
   labDir,
   markedBridge,
@@ -101,23 +102,9 @@ export const podSandboxNetworking: Lab<State> = {
         const subnet = s.subnet!;
         await ctx.owner.writeFile(
           `${s.confDir}/10-lab24.conflist`,
-          JSON.stringify({
-            cniVersion: "1.1.0",
-            name: "lab24",
-            plugins: [{
-              type: "cnilab-bridge",
-              bridge: BRIDGE,
-              isGateway: true,
-              ipam: {
-                type: "cnilab-host-local",
-                ranges: [[{ subnet: subnet.cidr }]],
-                dataDir: `${s.dir}/ipam`,
-              },
-            }],
-          }),
+          bridgeConflist("lab24", BRIDGE, subnet, `${s.dir}/ipam`),
         );
         await markedBridge(ctx, BRIDGE);
-        await guardSysctl(ctx.owner, "net.ipv4.ip_forward");
         const manifest = parsePodManifest(
           readFileSync(`${REPO_ROOT}/examples/multi-container-pod.yaml`, "utf8"),
           "examples/multi-container-pod.yaml",

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Address4 } from "ip-address";
 import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
 import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
-import { type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
+import { guardSysctl, type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -77,11 +77,42 @@ export function requirePlugins(): void {
 
 /**
  * Creates a bridge marked as this lab's. A bridge plugin would create it on the first ADD; making it first
- * lets `cnilab clean` tell it from a bridge someone else made (the plugin adopts an existing bridge).
+ * lets `cnilab clean` tell it from a bridge someone else made (the plugin adopts an existing bridge). The
+ * plugin, as a gateway, turns on ip_forward: its value is recorded so teardown restores it.
  */
 export async function markedBridge<S>(ctx: LabContext<S>, name: string): Promise<void> {
   await ctx.owner.record({ kind: "link", name });
   await batch([commands.bridgeAdd(name), commands.linkAlias(name, ctx.owner.mark), commands.linkUp(name)]);
+  await guardSysctl(ctx.owner, "net.ipv4.ip_forward");
+}
+
+/** A conflist for cnilab's bridge + host-local: the network every lab's pods use. */
+export function bridgeConflist(
+  name: string,
+  bridge: string,
+  subnet: Subnet,
+  dataDir: string,
+  opts: { defaultGateway?: boolean } = {},
+): string {
+  return JSON.stringify(
+    {
+      cniVersion: "1.1.0",
+      name,
+      plugins: [{
+        type: "cnilab-bridge",
+        bridge,
+        isGateway: true,
+        ...(opts.defaultGateway ? { isDefaultGateway: true } : {}),
+        ipam: {
+          type: "cnilab-host-local",
+          ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]],
+          dataDir,
+        },
+      }],
+    },
+    null,
+    2,
+  );
 }
 
 /**
