@@ -112,7 +112,7 @@ function podRow(s: SandboxState): string[] {
     status(s),
     String(restarts),
     age(s.createdAt),
-    s.status?.ip ?? "<none>",
+    s.phase === "ready" ? s.status?.ip ?? "<none>" : "<none>",
     s.id.slice(0, 13),
     s.netns.name || "<none>",
     s.holder ? String(s.holder.pid) : "<none>",

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { netns } from "../../lib/iproute2/mod.ts";
-import { STATE_DIR } from "../../lib/ownership/mod.ts";
+import { link, netns } from "../../lib/iproute2/mod.ts";
+import { processAlive, STATE_DIR } from "../../lib/ownership/mod.ts";
 import { claimPath, DEFAULT_NETWORK, readState, type SandboxState } from "../../lib/sandbox/mod.ts";
 import { cli, CNILAB, eventually, leftoversOf, podName, removePods, ROOT, seedPodYaml } from "./helpers.ts";
 
@@ -92,6 +92,27 @@ describe("cnilab pod", () => {
     const rm = await cli(["pod", "rm", "multi-container-pod"]);
     expect(rm.code).toBe(0);
     expect(await leftoversOf(state, undefined)).toEqual([]);
+  });
+
+  test("pod stop runs CNI DEL and stops the holder; the netns stays until pod rm", async () => {
+    const n = podName();
+    made.push(n);
+    expect((await cli(["pod", "run", manifest(seedPodYaml(n))])).code).toBe(0);
+    const [before] = (JSON.parse((await cli(["pod", "ls", "--json"])).stdout) as SandboxState[]).filter((p) =>
+      p.name === n
+    );
+    const stop = await cli(["pod", "stop", n]);
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toContain(`pod/${n} stopped`);
+    expect((await cli(["pod", "ls"])).stdout).toMatch(new RegExp(`${n}\\s+0/2\\s+NotReady`));
+    expect(await netns.exists(before.netns.name)).toBe(true);
+    expect(await link.get("eth0", { netns: before.netns.name })).toBeUndefined();
+    expect(processAlive(before.holder!.pid, before.holder!.start)).toBe(false);
+    const exec = await cli(["pod", "exec", n, "--", "true"]);
+    expect(exec.code).toBe(2);
+    expect(exec.stderr).toContain("not running");
+    expect((await cli(["pod", "rm", n])).code).toBe(0);
+    expect(await leftoversOf(before, undefined)).toEqual([]);
   });
 
   const badManifests: [string, (n: string) => string, RegExp][] = [
