@@ -135,6 +135,7 @@ export async function execPlugin(
         purpose: ["CHECK", "STATUS", "VERSION"].includes(args.command) ? "read" : "action",
       });
     } catch (error) {
+      // only the exec itself is retried (the plugin never started); a plugin that ran is never re-run
       if (TEXT_BUSY.test(String(error)) && attempt < 5) {
         await sleep(opts.textBusyRetryMs);
         continue;
@@ -150,10 +151,6 @@ export async function execPlugin(
     }
     if (result.code === 0) {
       return { stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
-    }
-    if (TEXT_BUSY.test(result.stderr) && result.stdout === "" && attempt < 5) {
-      await sleep(opts.textBusyRetryMs);
-      continue;
     }
     const timedOut = result.code === 124 && result.durationMs >= opts.timeoutMs * 0.9;
     if (timedOut) {

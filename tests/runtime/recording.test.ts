@@ -297,9 +297,12 @@ describe("ADD", () => {
     });
     const pending = cni.addNetworkList(list, rt());
     await new Promise((resolve) => setTimeout(resolve, 500));
+    const closedAt = Date.now();
     closeSync(fd);
     await pending;
-    expect(byCommand(world.calls(), "ADD").length).toBe(1);
+    const adds = byCommand(world.calls(), "ADD");
+    expect(adds.length).toBe(1);
+    expect(adds[0].startedAt).toBeGreaterThanOrEqual(closedAt); // it ran only once the file was complete
   });
 });
 
