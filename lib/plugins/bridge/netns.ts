@@ -10,7 +10,7 @@
  * spawn synchronously (`useBunBackend`). {@link NetnsHandle.run} always switches back, also on error.
  * @module
  */
-import { closeSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { netnsPathKind } from "../../iproute2/mod.ts";
 
@@ -122,11 +122,11 @@ export function readSysctl(key: string): string | undefined {
   }
 }
 
-/** True when a link of that name exists in the current thread's namespace (its IPv4 conf directory). */
+/**
+ * True when a link of that name exists in the calling thread's namespace (/proc/thread-self/net/dev lists
+ * the links of the namespace the thread is in; one small read instead of an `ip` process).
+ */
 export function linkExistsHere(name: string): boolean {
-  try {
-    return statSync(`/proc/sys/net/ipv4/conf/${name}`).isDirectory();
-  } catch {
-    return false;
-  }
+  const dev = readFileSync("/proc/thread-self/net/dev", "utf8");
+  return dev.split("\n").slice(2).some((line) => line.slice(0, line.indexOf(":")).trim() === name);
 }
