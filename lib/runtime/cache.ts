@@ -40,7 +40,19 @@ export function cacheFilePath(
   return join(cacheDir, "results", `${network}-${rt.containerId}-${rt.ifName}`);
 }
 
-/** The record libcni writes, fields in libcni's order; empty optional fields omitted (Go's omitempty). */
+/** Go's encoding/json writes map keys sorted; libcni's `result` and `capabilityArgs` are maps. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+  return out;
+}
+
+/**
+ * The record libcni writes, fields in libcni's struct order, the map-valued `capabilityArgs` and `result`
+ * with sorted keys (as Go marshals maps), empty optional fields omitted (Go's omitempty).
+ */
 export function cacheRecord(list: NetworkConfList, rt: RuntimeConf, result: Result): CniCacheV1 {
   const record: CniCacheV1 = {
     kind: CNI_CACHE_V1,
@@ -52,9 +64,9 @@ export function cacheRecord(list: NetworkConfList, rt: RuntimeConf, result: Resu
   if (rt.netns) record.netns = rt.netns;
   if (rt.args && rt.args.length > 0) record.cniArgs = rt.args;
   if (rt.capabilityArgs && Object.keys(rt.capabilityArgs).length > 0) {
-    record.capabilityArgs = rt.capabilityArgs;
+    record.capabilityArgs = sortKeys(rt.capabilityArgs) as Record<string, unknown>;
   }
-  record.result = result;
+  record.result = sortKeys(result) as Result;
   return record;
 }
 

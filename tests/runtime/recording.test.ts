@@ -156,6 +156,9 @@ describe("ADD", () => {
     expect(cached.cniArgs).toEqual([["IgnoreUnknown", "1"], ["K8S_POD_NAME", "web"]]);
     expect(cached.capabilityArgs).toEqual({ portMappings: [] });
     expect(cached.result).toEqual(result);
+    // Go marshals libcni's map-valued result with sorted keys, nested objects too
+    expect(Object.keys(cached.result)).toEqual(["cniVersion", "dns", "interfaces", "ips", "routes"]);
+    expect(Object.keys(cached.result.ips[0])).toEqual(["address", "interface"]);
     expect(readdirSync(join(world.cache, "results"))).toEqual([`${list.name}-${r.containerId}-eth0`]); // no temp files
   });
 
