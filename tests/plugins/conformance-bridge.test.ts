@@ -433,10 +433,12 @@ describe("config options", () => {
     ],
   ];
   for (const [name, o] of cases) {
-    test(name, async () => {
-      const { ref, ours } = await compare(lifecycle(o));
-      expect(ours).toEqual(ref);
-    });
+    for (const version of [...COMMON_VERSIONS, "1.1.0"]) {
+      test(`${name} (cniVersion ${version})`, async () => {
+        const { ref, ours } = await compare(lifecycle({ ...o, version }));
+        expect(ours).toEqual(ref);
+      });
+    }
   }
 
   test("layer 2 only (no ipam)", async () => {
