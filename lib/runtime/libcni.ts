@@ -15,7 +15,8 @@
  */
 import type { Attachment, CniCommand, PluginConfig, Result } from "../cni/types.ts";
 import { ErrorCode } from "../cni/errors.ts";
-import { deleteCache, listCachedAttachments, readCache, writeCache } from "./cache.ts";
+import { existsSync } from "node:fs";
+import { cacheFilePath, deleteCache, listCachedAttachments, readCache, writeCache } from "./cache.ts";
 import { warnToStderr } from "./conf.ts";
 import { execPlugin, findInPath, type InvokeArgs, PluginExecError } from "./invoke.ts";
 import { withContainerLock } from "./lock.ts";
@@ -229,11 +230,21 @@ export class CniConfig {
    * ADD: runs the chain in order, each plugin getting the previous plugin's result as `prevResult`; caches
    * the final result only when the whole chain succeeded. On failure (error, crash, timeout) the failing
    * plugin and those before it get DEL in reverse order (without prevResult, as a runtime's teardown after
-   * a failed ADD has no cached result), nothing is cached, and the original error is thrown.
+   * a failed ADD has no cached result), nothing is cached, and the original error is thrown. An attachment
+   * that is already cached (ADD without DEL in between) is refused before any plugin runs.
    */
   addNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<Result> {
     return this.locked(rt, async () => {
       this.validate(list, rt);
+      // a second ADD of a live attachment would fail in the plugin and its rollback would tear down the
+      // first one: refuse it before any plugin runs
+      if (existsSync(cacheFilePath(this.cacheDir, list.name, rt))) {
+        throw new CniRuntimeError(
+          `container ${rt.containerId} is already attached to network "${list.name}" as ${rt.ifName} ` +
+            `(cached result ${cacheFilePath(this.cacheDir, list.name, rt)}): DEL it first`,
+          "add",
+        );
+      }
       for (const plugin of list.plugins) this.resolveOrThrow("add", list, plugin);
       let result: Result | undefined;
       for (let i = 0; i < list.plugins.length; i++) {

@@ -187,6 +187,19 @@ describe("ADD", () => {
     }
   });
 
+  test("a second ADD of a live attachment is refused before any plugin runs; the first stays intact", async () => {
+    const list = chain("1.0.0", [{}, {}]);
+    const r = rt();
+    const cni = runtime();
+    await cni.addNetworkList(list, r);
+    const before = readFileSync(cacheFile(list, r), "utf8");
+    world.resetCalls();
+    const error = await cni.addNetworkList(list, r).catch((e) => e);
+    expect(error.message).toContain(`already attached to network "${list.name}" as eth0`);
+    expect(world.calls()).toEqual([]); // in particular no rollback DEL of the first attachment
+    expect(readFileSync(cacheFile(list, r), "utf8")).toBe(before);
+  });
+
   test("a plugin error mid-chain: earlier plugins and the failing one get DEL in reverse, nothing cached", async () => {
     const list = chain("1.0.0", [{ record: { ip: "10.9.0.8/24" } }, {}, {
       record: { failOn: "ADD", failCode: 117 },
