@@ -118,3 +118,18 @@ describe("host settings", () => {
     }
   });
 });
+
+describe("mounts", () => {
+  test("a bind mount recorded under /var/run (a symlink to /run) is unmounted and removed", async () => {
+    const owner = await Owner.begin("test", "mount");
+    const path = `/var/run/netns/tmnt-${hex(4)}`;
+    mkdirSync("/var/run/netns", { recursive: true });
+    await owner.record({ kind: "mount", path });
+    writeFileSync(path, "");
+    await run(["unshare", `--net=${path}`, "true"]);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).toContain(path.replace("/var/run", "/run"));
+    await owner.release();
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path.replace("/var/run", "/run"));
+    expect(existsSync(path)).toBe(false);
+  });
+});

@@ -13,6 +13,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmdirSync,
   rmSync,
   statSync,
@@ -162,9 +163,20 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function mounted(path: string): boolean {
+/** The path as the kernel reports it in mountinfo (/var/run is a symlink to /run). */
+function canonical(path: string): string {
+  const slash = path.lastIndexOf("/");
   try {
-    return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === path);
+    return `${realpathSync(path.slice(0, slash) || "/")}/${path.slice(slash + 1)}`.replace(/^\/\//, "/");
+  } catch {
+    return path;
+  }
+}
+
+function mounted(path: string): boolean {
+  const target = canonical(path);
+  try {
+    return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === target);
   } catch {
     return false;
   }
