@@ -141,12 +141,6 @@ export const podSandboxNetworking: Lab<State> = {
         const pod = ctx.state.pod!;
         const web = container(pod, "web").pid;
         const sidecar = container(pod, "sidecar").pid;
-        // a container process joins the namespaces a moment after it starts (nsenter, then exec)
-        for (let i = 0; i < 100; i++) {
-          const held = nsOf(pod.holder!.pid, "net");
-          if (nsOf(web, "net") === held && nsOf(sidecar, "net") === held) break;
-          await new Promise((r) => setTimeout(r, 10));
-        }
         ctx.note(
           ["ns    pause holder         web                  sidecar              host"]
             .concat(
@@ -348,9 +342,6 @@ export const podSandboxNetworking: Lab<State> = {
         const state = podSandboxStatus(pod.id);
         const web = state.containers.find((c) => c.name === "web")!;
         const held = `net:[${statSync(pod.netns.path).ino}]`;
-        for (let i = 0; i < 100 && nsOf(web.process!.pid, "net") !== held; i++) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
         ctx.expect("web runs again, restart count 1", [web.phase, web.restartCount], ["running", 1]);
         ctx.expectThat(
           "with a new process",

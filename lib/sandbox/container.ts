@@ -9,7 +9,7 @@
  * forks (a joined PID namespace applies to children) and waits for it.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { type Owner, processAlive, processStart, sleep } from "../ownership/mod.ts";
 import { spawnDetached } from "../shell/mod.ts";
 import { type Holder, stopProcess } from "./holder.ts";
@@ -75,7 +75,11 @@ export async function startContainerProcess(
   });
   const start = processStart(pid) ?? 0;
   await owner.record({ kind: "process", pid, start });
-  if (!launch.sharePid) return { pid, start };
+  if (!launch.sharePid) {
+    // StartContainer returns once the process is in the pod: env and nsenter exec in place, then setns
+    await waitJoined(pid, start, holder.pid);
+    return { pid, start };
+  }
   // nsenter forks the program into the PID namespace; find that child
   let child: number | undefined;
   for (let d = 1, waited = 0; waited < 3000; waited += d, d = Math.min(d * 2, 20)) {
@@ -87,6 +91,23 @@ export async function startContainerProcess(
   const childStart = processStart(child) ?? 0;
   await owner.record({ kind: "process", pid: child, start: childStart });
   return { pid: child, start: childStart, nsenter: { pid, start } };
+}
+
+function netnsOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until the process has joined the holder's network namespace (or has exited, or 3 s passed). */
+async function waitJoined(pid: number, start: number, holderPid: number): Promise<void> {
+  const target = netnsOf(holderPid);
+  for (let d = 1, waited = 0; waited < 3000; waited += d, d = Math.min(d * 2, 20)) {
+    if (netnsOf(pid) === target || !processAlive(pid, start)) return;
+    await sleep(d);
+  }
 }
 
 /** True while the container's process runs. */
