@@ -53,7 +53,7 @@ describe("cnilab pod", () => {
   test("runs the chapter's multi-container pod unmodified; the sidecar's log shows the page", async () => {
     // the example is the chapter's text byte for byte, after a line that keeps `deno fmt` off it
     const example = readFileSync(`${ROOT}/examples/multi-container-pod.yaml`, "utf8");
-    expect(example).toBe(`# deno-fmt-ignore-file\n${CHAPTER_MANIFEST}`);
+    expect(example).toBe(CHAPTER_MANIFEST);
     made.push("multi-container-pod");
     const r = await cli(["pod", "run", `${ROOT}/examples/multi-container-pod.yaml`]);
     expect(r.stderr).toBe("");
