@@ -29,7 +29,7 @@ async function usage(): Promise<string> {
       `  ${name.padEnd(10)} ${(await load()).benchmark.summary}`
     ),
   );
-  return `usage: cnilab bench <what> [options]   (cnilab bench <what> --help for its options)
+  return `usage: cnilab bench <what> [options]   (cnilab bench help <what> shows its options)
 
 benchmarks:
 ${lines.join("\n")}`;
@@ -39,12 +39,20 @@ ${lines.join("\n")}`;
 export const bench: Command = {
   name: "bench",
   summary: "benchmarks that print tables (plugin: cnilab's CNI plugins vs the reference plugins)",
-  usage: `usage: cnilab bench <what> [options]; what: ${Object.keys(BENCHMARKS).join(", ")}`,
+  usage: `usage: cnilab bench <what> [options]; what: ${Object.keys(BENCHMARKS).join(", ")}
+       cnilab bench                 lists the benchmarks
+       cnilab bench help <what>     shows the options of one`,
   async run(argv: string[]): Promise<number> {
     const [what, ...rest] = argv;
     if (what === undefined || what === "-h" || what === "--help") {
       console.log(await usage());
       return what === undefined ? Exit.NotReady : Exit.Ok;
+    }
+    // `cnilab <command> --help` never reaches a command, so a benchmark's options are behind `help <what>`
+    if (what === "help") {
+      const target = rest[0] === undefined ? undefined : BENCHMARKS[rest[0]];
+      console.log(target ? (await target()).benchmark.usage : await usage());
+      return Exit.Ok;
     }
     const load = BENCHMARKS[what];
     if (!load) {
