@@ -11,10 +11,10 @@
  * | `addr: DEV`, `netns`, `has: CIDR` or `in: SUBNET`, `as` | an address on a link |
  * | `route: DST`, `netns`, `via`, `dev` | a route |
  * | `ping: ADDR`, `from: NETNS` | one echo reply (only to loopback or inside the exercise's own objects) |
- * | `file: PATH`, `exists`, `contains`, `json: {a.b: value}`, `same_as: PATH` | a file |
+ * | `file: PATH`, `exists`, `executable`, `contains`, `line`, `json: {a.b: value}`, `same_as: PATH` | a file |
  * | `files: DIR`, `match`, `count` | how many entries of a directory match |
  * | `run: [argv]`, `env`, `stdin`, `exit`, `stdout_has`, `as` | a command's exit code and output |
- * | `conf: DIR`, `max_conf_num`, `names` | the networks containerd's go-cni loads from a conf dir |
+ * | `conf: DIR`, `max_conf_num`, `names`, `expect: {a.b: value}` | the networks containerd's go-cni loads from a conf dir; fields of the first |
  * | `containerd: FILE`, `as` | a containerd config.toml's CRI `[cni]` table; binds `${as.conf_dir}` … |
  * | `plugins: DIR`, `bin_dirs`, `max_conf_num` | every plugin the loaded networks name is found and answers VERSION |
  * | `pod: NS/NAME`, `running`, `shared_netns`, `as` | a pod of `cnilab pod`; binds `${as.ip}`, `${as.netns}` … |
@@ -142,6 +142,11 @@ export async function pingOnce(
   return { ok: r.code === 0, command };
 }
 
+/** `plugins.0.type` → `.plugins[0].type` (how jq spells it). */
+function jqPath(path: string): string {
+  return path.split(".").map((k) => (/^\d+$/.test(k) ? `[${k}]` : `.${k}`)).join("");
+}
+
 function dig(value: unknown, path: string): unknown {
   let cur = value;
   for (const key of path.split(".")) {
@@ -149,6 +154,24 @@ function dig(value: unknown, path: string): unknown {
     cur = (cur as Record<string, unknown>)[/^\d+$/.test(key) && Array.isArray(cur) ? Number(key) : key];
   }
   return cur;
+}
+
+/**
+ * Runs a command with text on stdin through `sh` (`printf | cmd`). Through lib/shell's dax backend, a
+ * command that exits without reading its stdin (a plugin answering VERSION) races the stdin write and is
+ * reported as exit 1 "stdin pipe broken" (seen here); a shell pipe has no such race.
+ */
+export function runPiped(
+  argv: string[],
+  stdin: string,
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+) {
+  return run(["sh", "-c", 'printf "%s" "$0" | "$@"', stdin, ...argv], {
+    env: opts.env,
+    check: false,
+    purpose: "read",
+    timeoutMs: opts.timeoutMs,
+  });
 }
 
 type Kind = (spec: CheckSpec, ctx: CheckContext) => Promise<CheckResult[]>;
@@ -239,7 +262,7 @@ const KINDS: Record<string, Kind> = {
     const wanted: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(expect)) {
       wanted[k] = typeof v === "string" ? ctx.sub(v) : v;
-      actual[k] = (l as unknown as Record<string, unknown>)[k];
+      actual[k] = (l as unknown as Record<string, unknown>)[k] ?? null;
     }
     return [compare(title, command, actual, wanted, spec.hint)];
   },
@@ -355,8 +378,36 @@ const KINDS: Record<string, Kind> = {
         ),
       ]);
     }
-    const text = readFileSync(path, "utf8");
     const out: CheckResult[] = [];
+    if (spec.executable) {
+      const mode = statSync(path).mode;
+      const isFile = statSync(path).isFile();
+      out.push(
+        compare(
+          title,
+          `ls -l ${path}`,
+          isFile && (mode & 0o111) !== 0 ? "executable" : "not executable",
+          "executable",
+          spec.hint,
+        ),
+      );
+    }
+    const text = spec.contains === undefined && spec.json === undefined && spec.same_as === undefined &&
+        spec.line === undefined
+      ? ""
+      : readFileSync(path, "utf8");
+    if (spec.line !== undefined) {
+      const want = ctx.sub(String(spec.line));
+      out.push(
+        compare(
+          title,
+          `grep -x '${want}' ${path}`,
+          text.split("\n").includes(want) ? want : "no such line",
+          want,
+          spec.hint,
+        ),
+      );
+    }
     if (spec.contains !== undefined) {
       const want = ctx.sub(String(spec.contains));
       out.push(
@@ -393,7 +444,15 @@ const KINDS: Record<string, Kind> = {
       }
       for (const [key, want] of Object.entries(spec.json as Record<string, unknown>)) {
         const expected = typeof want === "string" ? ctx.sub(want) : want;
-        out.push(compare(`${title}: .${key}`, `jq .${key} ${path}`, dig(parsed, key), expected, spec.hint));
+        out.push(
+          compare(
+            `${title}: ${jqPath(key)} is ${show(expected)}`,
+            `jq '${jqPath(key)}' ${path}`,
+            dig(parsed, key),
+            expected,
+            spec.hint,
+          ),
+        );
       }
     }
     return Promise.resolve(out.length ? out : [{ name: title, command: `ls -l ${path}`, status: "pass" }]);
@@ -433,13 +492,10 @@ const KINDS: Record<string, Kind> = {
       quoted.replace(CNILAB, "cnilab")
     }`;
     const title = spec.name ?? command;
-    const r = await run(argv, {
-      env,
-      stdin,
-      check: false,
-      purpose: "read",
-      timeoutMs: Number(spec.timeout_ms ?? 20000),
-    });
+    const timeoutMs = Number(spec.timeout_ms ?? 20000);
+    const r = stdin === undefined
+      ? await run(argv, { env, check: false, purpose: "read", timeoutMs })
+      : await runPiped(["timeout", String(Math.ceil(timeoutMs / 1000)), ...argv], stdin, { env });
     const wantExit = spec.exit === undefined ? 0 : Number(spec.exit);
     if (r.code !== wantExit) {
       const said = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-2).join(" / ");
@@ -474,22 +530,39 @@ const KINDS: Record<string, Kind> = {
     const max = Number(str(ctx, spec.max_conf_num) ?? 1);
     const command = `cnilab exercise networks --conf-dir ${dir} --max-conf-num ${max}`;
     const want = ((spec.names ?? []) as unknown[]).map((n) => ctx.sub(String(n)));
-    const title = spec.name ?? `containerd (max_conf_num ${max}) loads ${want.join(", ")} from ${dir}`;
+    const title = spec.name ??
+      (want.length
+        ? `containerd (max_conf_num ${max}) loads ${want.join(", ")} from ${dir}`
+        : `the network containerd loads from ${dir}`);
     const { loadConfDir } = await import("../runtime/mod.ts");
-    let names: string[];
+    let lists;
     try {
-      names = loadConfDir(dir, { maxConfNum: max, onWarning: () => {} }).map((c) => c.name);
+      lists = loadConfDir(dir, { maxConfNum: max, onWarning: () => {} });
     } catch (error) {
       return [{
         name: title,
         command,
         status: "fail",
-        expected: want.join(", "),
+        expected: want.length ? want.join(", ") : "a network config",
         actual: (error as Error).message,
         hint: spec.hint,
       }];
     }
-    return [compare(title, command, names.join(", "), want.join(", "), spec.hint)];
+    const names = lists.map((c) => c.name);
+    const out = want.length ? [compare(title, command, names.join(", "), want.join(", "), spec.hint)] : [];
+    // `expect` reads fields of the first network loaded (its file as the runtime parsed it)
+    const first = JSON.parse(lists[0].bytes) as unknown;
+    for (const [key, value] of Object.entries((spec.expect ?? {}) as Record<string, unknown>)) {
+      const expected = typeof value === "string" ? ctx.sub(value) : value;
+      out.push(compare(
+        `${names[0]}: ${jqPath(key)} is ${show(expected)}`,
+        `jq '${jqPath(key)}' ${lists[0].file}`,
+        dig(first, key),
+        expected,
+        spec.hint,
+      ));
+    }
+    return out;
   },
 
   async containerd(spec, ctx) {
@@ -577,13 +650,7 @@ const KINDS: Record<string, Kind> = {
       }
       const stdin = `{"cniVersion":"${lists[0].cniVersion || "1.0.0"}"}`;
       const command = `echo '${stdin}' | CNI_COMMAND=VERSION ${path}`;
-      const r = await run([path], {
-        env: { CNI_COMMAND: "VERSION" },
-        stdin,
-        check: false,
-        purpose: "read",
-        timeoutMs: 10000,
-      });
+      const r = await runPiped(["timeout", "10", path], stdin, { env: { CNI_COMMAND: "VERSION" } });
       let versions: unknown;
       try {
         versions = (JSON.parse(r.stdout) as { supportedVersions?: unknown }).supportedVersions;
