@@ -1,7 +1,8 @@
 /**
- * 50 ADDs started at once on one network with cnilab-bridge + cnilab-host-local, on a bridge that does not
- * exist yet (so they race to create it): 50 distinct addresses, every pod reaches the gateway, and 50
- * parallel DELs leave the data directory with only its bookkeeping files.
+ * 50 ADDs started at once on one network, on a bridge that does not exist yet (so they race to create it):
+ * 50 distinct addresses, every pod reaches the gateway, and 50 parallel DELs leave the data directory with
+ * only its bookkeeping files. Once with cnilab-bridge + cnilab-host-local only, once half of them with the
+ * reference bridge + reference host-local on the same bridge and the same data directory.
  *
  * The "host" side is a namespace this test makes: the plugins run inside it (`ip netns exec`), so the
  * bridge, its gateway address and the forwarding sysctl live there, and every ping stays between
@@ -17,6 +18,8 @@ import {
   ensurePlugins,
   hex,
   type PluginRun,
+  REF_BIN,
+  reference,
   removeDir,
   runPlugin,
   tempDir,
@@ -30,7 +33,17 @@ afterEach(async () => {
 });
 beforeAll(ensurePlugins);
 
-test(`${PODS} concurrent ADDs and DELs on one new bridge`, async () => {
+/** A bridge plugin and the IPAM plugin it delegates to. */
+interface Pair {
+  exe: string;
+  type: string;
+  ipamType: string;
+}
+const CNILAB: Pair = { exe: cnilab("bridge"), type: "cnilab-bridge", ipamType: "cnilab-host-local" };
+const REFERENCE: Pair = { exe: reference("bridge"), type: "bridge", ipamType: "host-local" };
+
+/** Runs the scenario with pod i handled by `pairFor(i)`. */
+async function fiftyAtOnce(pairFor: (i: number) => Pair): Promise<void> {
   const id = hex(3);
   const host = `tbc-${id}-host`;
   const pods = Array.from({ length: PODS }, (_, i) => `tbc-${id}-${i}`);
@@ -42,31 +55,36 @@ test(`${PODS} concurrent ADDs and DELs on one new bridge`, async () => {
   });
   await batch([host, ...pods].map((ns) => commands.netnsAdd(ns)));
 
-  // the plugin runs inside the test's "host" namespace
-  const wrapper = `${dir}/cnilab-bridge-in-${host}`;
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${host} ${cnilab("bridge")}\n`);
-  chmodSync(wrapper, 0o755);
+  // each plugin runs inside the test's "host" namespace
+  const wrappers = new Map<string, string>();
+  for (const pair of [CNILAB, REFERENCE]) {
+    const wrapper = `${dir}/${pair.type}-in-${host}`;
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${host} ${pair.exe}\n`);
+    chmodSync(wrapper, 0o755);
+    wrappers.set(pair.exe, wrapper);
+  }
 
   const subnet = `10.${200 + (parseInt(id.slice(0, 2), 16) % 40)}.${parseInt(id.slice(2, 4), 16)}`;
   const network = `tbc-net-${id}`;
   const bridge = `tbc${id}`;
-  const config = {
-    cniVersion: "1.0.0",
-    name: network,
-    type: "cnilab-bridge",
-    bridge,
-    isDefaultGateway: true,
-    ipam: { type: "cnilab-host-local", subnet: `${subnet}.0/24`, dataDir: dir },
-  };
-  const call = (command: "ADD" | "DEL", i: number): Promise<PluginRun> =>
-    runPlugin(wrapper, {
+  const call = (command: "ADD" | "DEL", i: number): Promise<PluginRun> => {
+    const pair = pairFor(i);
+    return runPlugin(wrappers.get(pair.exe)!, {
       command,
       containerId: `pod-${i}`,
       netns: `/var/run/netns/${pods[i]}`,
       ifname: "eth0",
-      path: CNILAB_BIN,
-      config,
+      path: `${CNILAB_BIN}:${REF_BIN}`,
+      config: {
+        cniVersion: "1.0.0",
+        name: network,
+        type: pair.type,
+        bridge,
+        isDefaultGateway: true,
+        ipam: { type: pair.ipamType, subnet: `${subnet}.0/24`, dataDir: dir },
+      },
     });
+  };
 
   const adds = await Promise.all(pods.map((_, i) => call("ADD", i)));
   const failed = adds.map((r, i) => ({ i, r })).filter(({ r }) => r.code !== 0);
@@ -97,4 +115,12 @@ test(`${PODS} concurrent ADDs and DELs on one new bridge`, async () => {
   expect(dels.filter((r) => r.code !== 0).map((r) => r.stdout)).toEqual([]);
   expect(readdirSync(`${dir}/${network}`).sort()).toEqual(["last_reserved_ip.0", "lock"]);
   expect((await link.list({ netns: host })).filter((l) => l.master === bridge)).toEqual([]);
+}
+
+test(`${PODS} concurrent cnilab-bridge ADDs and DELs on one new bridge`, async () => {
+  await fiftyAtOnce(() => CNILAB);
+}, 180_000);
+
+test(`${PODS} concurrent ADDs and DELs, every other one by the reference bridge + host-local`, async () => {
+  await fiftyAtOnce((i) => (i % 2 === 0 ? CNILAB : REFERENCE));
 }, 180_000);
