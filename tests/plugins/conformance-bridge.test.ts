@@ -605,6 +605,31 @@ describe("CHECK", () => {
     expect(ours["CHECK without prevResult"]).toBe(true);
     expect(ours["CHECK after address removed"]).toBe(true);
   });
+
+  test("fails when the default route, the container's MAC or the bridge's promiscuity differ", async () => {
+    const scenario: Scenario = async (fx, record) => {
+      const c = conf(fx, { bridgeFields: { isDefaultGateway: true } });
+      const r = await call(fx, "ADD", c);
+      const prev = r.json as { interfaces: { mac: string }[] };
+      const check = async (config: unknown) => (await call(fx, "CHECK", config)).code !== 0;
+      record("CHECK ok", await check({ ...c, prevResult: prev }));
+      const wrongMac = structuredClone(prev);
+      wrongMac.interfaces[2].mac = "0a:58:00:00:00:01";
+      record("container MAC differs", await check({ ...c, prevResult: wrongMac }));
+      record("promiscMode differs", await check({ ...c, promiscMode: true, prevResult: prev }));
+      await run(["ip", "-n", fx.ns.name, "route", "del", "default"]);
+      record("default route gone", await check({ ...c, prevResult: prev }));
+      await call(fx, "DEL", { ...c, prevResult: prev });
+    };
+    const { ref, ours } = await compare(scenario);
+    expect(ours).toEqual(ref);
+    expect(ours).toEqual({
+      "CHECK ok": false,
+      "container MAC differs": true,
+      "promiscMode differs": true,
+      "default route gone": true,
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
