@@ -6,6 +6,8 @@
  * | key | what it checks |
  * |---|---|
  * | `require: PATH` / `require_link: NAME` | something the exercise needs exists, else "could not check" (`because:` says why) |
+ * | `process: PID`, `alive` | a process runs (or, with `alive: false`, is gone; a zombie counts as gone) |
+ * | `read: FILE`, `as` | a JSON file the exercise wrote (else "could not check"); binds `${as.key}` |
  * | `find: netns\|link`, `match`, `where: {master, kind, up}`, `as`, `count` | exactly one (or `count`) namespace/link matches; binds `${as}` |
  * | `link: NAME`, `netns`, `expect: {kind, up, master}` | a link's properties |
  * | `addr: DEV`, `netns`, `has: CIDR` or `in: SUBNET`, `as` | an address on a link |
@@ -60,6 +62,16 @@ export function verdictOf(results: CheckResult[]): { verdict: Verdict; code: 0 |
   if (results.some((r) => r.status === "broken")) return { verdict: "could not check", code: 2 };
   if (results.some((r) => r.status !== "pass")) return { verdict: "not yet", code: 1 };
   return { verdict: "passed", code: 0 };
+}
+
+/** True while the process runs (a zombie, which no parent reaped yet, counts as gone). */
+function processAliveNow(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
 }
 
 const show = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
@@ -210,6 +222,41 @@ const KINDS: Record<string, Kind> = {
         ? undefined
         : `run 'cnilab exercise reset ${ctx.ex.id}' then 'cnilab exercise start ${ctx.ex.id}'`,
     }];
+  },
+
+  process(spec, ctx) {
+    const pid = Number(str(ctx, spec.process));
+    const want = spec.alive === undefined ? true : Boolean(spec.alive);
+    const alive = processAliveNow(pid);
+    return Promise.resolve([compare(
+      spec.name ?? `process ${pid} ${want ? "runs" : "is gone"}`,
+      `ps -o pid,stat,comm -p ${pid}`,
+      alive ? "running" : "gone",
+      want ? "running" : "gone",
+      spec.hint,
+    )]);
+  },
+
+  read(spec, ctx) {
+    const file = str(ctx, spec.read)!;
+    const as = String(spec.as ?? "json");
+    const title = spec.name ?? `${file} is readable`;
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(file, "utf8"));
+    } catch (error) {
+      return Promise.resolve([{
+        name: title,
+        command: `cat ${file}`,
+        status: "broken",
+        actual: `${file}: ${(error as Error).message}`,
+        hint: `run 'cnilab exercise reset ${ctx.ex.id}' then 'cnilab exercise start ${ctx.ex.id}'`,
+      }]);
+    }
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (typeof v !== "object") ctx.vars[`${as}.${k}`] = String(v);
+    }
+    return Promise.resolve([{ name: title, command: `cat ${file}`, status: "pass" }]);
   },
 
   async find(spec, ctx) {

@@ -64,7 +64,7 @@ export interface Exercise {
   createsDirs: string[];
   vars: Record<string, string>;
   checks: CheckSpec[];
-  /** `setup.sh`, when the exercise has a starting state. */
+  /** `setup.sh` (or `setup.ts`), when the exercise has a starting state. */
   setup?: string;
   solution?: string;
   /** `checks.ts`, for checks that need code. */
@@ -167,7 +167,7 @@ export function loadExercise(id: string, root = EXERCISES_DIR): Exercise {
     createsDirs: strings(spec.creates_dirs, `${checksFile}: creates_dirs`).map((p) => substitute(p, vars)),
     vars,
     checks: checks as CheckSpec[],
-    setup: file("setup.sh"),
+    setup: file("setup.sh") ?? file("setup.ts"),
     solution: file("solution.sh") ?? file("solution.ts"),
     code: file("checks.ts"),
   };
@@ -321,6 +321,14 @@ function expandPath(pattern: string): string[] {
   return readdirSync(dir).filter((f) => re.test(f)).map((f) => `${dir}/${f}`);
 }
 
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "gone";
+  }
+}
+
 async function stopPids(pids: number[]): Promise<void> {
   const alive = pids.map((pid) => ({ pid, start: processStart(pid) ?? 0 })).filter((p) => p.start);
   for (const p of alive) {
@@ -352,7 +360,9 @@ export async function resetExercise(ex: Exercise): Promise<string[]> {
   }
   for (const n of await netns.list()) {
     if (!matchesAny(n.name, ex.names.netns)) continue;
-    await stopPids(await netns.pids(n.name));
+    const pids = await netns.pids(n.name);
+    for (const pid of pids) removed.push(`process ${pid} (${comm(pid)})`);
+    await stopPids(pids);
     await netns.del(n.name);
     removed.push(`netns ${n.name}`);
   }
