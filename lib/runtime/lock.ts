@@ -46,10 +46,12 @@ interface DenoFfi {
   ): { symbols: { flock: FlockFn } };
 }
 
-/** Removes `lockDir` and its parents up to the topmost dir this call created, while they are empty. */
+/**
+ * Removes `lockDir` when empty (whoever created it: the last holder out turns off the light), and its parents
+ * up to the topmost dir this call created, while they are empty.
+ */
 function removeEmptyDirs(lockDir: string, created: string[]): void {
-  if (created.length === 0) return;
-  const top = created.reduce((a, b) => (a.length <= b.length ? a : b));
+  const top = created.length > 0 ? created.reduce((a, b) => (a.length <= b.length ? a : b)) : lockDir;
   for (let dir = lockDir; dir.length >= top.length; dir = dirname(dir)) {
     try {
       rmdirSync(dir);

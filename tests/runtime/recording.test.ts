@@ -25,6 +25,7 @@ import {
   parseConfList,
   type RuntimeConf,
 } from "../../lib/runtime/mod.ts";
+import { withContainerLock } from "../../lib/runtime/lock.ts";
 import { alive, type Call, hex, World } from "./recorder.ts";
 
 let world: World;
@@ -537,6 +538,18 @@ describe("operations on one container never overlap", () => {
       expect(calls[i].startedAt).toBeGreaterThanOrEqual(calls[i - 1].endedAt);
     }
     expect(existsSync(world.locks)).toBe(false); // the lock dir it created is gone again
+  });
+
+  test("the lock dir goes away when the last holder leaves, even if it did not create it", async () => {
+    const hold = (id: string, ms: number) =>
+      withContainerLock(world.locks, id, () => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const first = hold("ctr-first", 200); // creates the dir
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = hold("ctr-second", 400); // finds it, leaves last
+    await first;
+    expect(readdirSync(world.locks)).toEqual(["ctr-second.lock"]);
+    await second;
+    expect(existsSync(world.locks)).toBe(false);
   });
 
   test("across processes: two `cnilab cni add` for one netns run one after another", async () => {
