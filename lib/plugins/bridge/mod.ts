@@ -6,7 +6,8 @@
  * ADD, in the order it touches the system (every step before the first change can fail for free):
  *   1. parse the config; open CNI_NETNS and check the container has no CNI_IFNAME yet; check that a link
  *      named like the bridge, if any, IS a bridge (never enslave or change anything else);
- *   2. IPAM ADD: exec `ipam.type` found along CNI_PATH (reference host-local or cnilab-host-local);
+ *   2. IPAM ADD: `ipam.type` found along CNI_PATH, exec'd like the reference does (in-process when it is
+ *      this very multi-call binary: see delegate.ts);
  *   3. host side, ONE `ip -batch`: bridge (created if absent, up), veth pair created from the host with
  *      the peer made directly inside the container (`peer name IF netns PATH`), host end `veth<8 hex>`
  *      enslaved and up, hairpin, gateway address on the bridge;
@@ -18,15 +19,8 @@
  */
 import process from "node:process";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
-import type { Result, ResultIp, ResultRoute } from "../../cni/types.ts";
-import * as iproute2 from "../../iproute2/mod.ts";
-import type { PluginContext, PluginDefinition } from "../plugin.ts";
-import { type AddrJson, ipBatch, type IpCommand, isExists, isNoDevice, type LinkJson } from "./batch.ts";
-import { type BridgeConf, loadConf } from "./config.ts";
-import { delegate } from "./delegate.ts";
-import { hostLink, NET_ADDR_SET } from "./hostlink.ts";
-import { gcIpMasq, setupIpMasq, teardownIpMasq } from "./ipmasq.ts";
 import {
+  type Cidr,
   contains,
   type Family,
   formatIp,
@@ -36,6 +30,14 @@ import {
   parseCidr,
   parseIp,
 } from "../../cni/ip.ts";
+import type { Result, ResultIp, ResultRoute } from "../../cni/types.ts";
+import * as iproute2 from "../../iproute2/mod.ts";
+import type { PluginContext, PluginDefinition } from "../plugin.ts";
+import { type AddrJson, ipBatch, type IpCommand, isExists, isNoDevice, type LinkJson } from "./batch.ts";
+import { type BridgeConf, loadConf } from "./config.ts";
+import { delegate } from "./delegate.ts";
+import { hostLink, NET_ADDR_SET } from "./hostlink.ts";
+import { gcIpMasq, setupIpMasq, teardownIpMasq } from "./ipmasq.ts";
 import { linkExistsHere, NetnsError, type NetnsHandle, openNetns, readSysctl, writeSysctl } from "./netns.ts";
 
 /**
@@ -61,7 +63,7 @@ function sameIp(a: string, b: string): boolean {
 }
 
 /** The gateway the reference bridge picks when IPAM gives none: the subnet's first address (network + 1). */
-function defaultGateway(net: NonNullable<ReturnType<typeof parseCidr>>): string {
+function defaultGateway(net: Cidr): string {
   return formatIp(offset(networkOf(net), 1));
 }
 
@@ -538,23 +540,18 @@ async function check(ctx: PluginContext): Promise<void> {
     const brIf = interfaces.find((i) => i.name === conf.bridge);
     const contIf = interfaces.find((i) => i.name === ctx.ifname && i.sandbox === ctx.netns);
 
-    const fail = (msg: string) => {
-      throw new CniError(ErrorCode.Internal, msg);
-    };
     // the bridge
     if (!brIf) fail(`CNI created bridge ${conf.bridge} in host namespace was not found`);
-    if (brIf!.sandbox) fail(`Interface ${brIf!.name} should not be in sandbox`);
+    if (brIf.sandbox) fail(`Interface ${brIf.name} should not be in sandbox`);
     const br = hostLink(conf.bridge);
     if (!br) fail(`Interface name ${conf.bridge} not found`);
-    if (!br!.isBridge) fail(`Interface ${conf.bridge} does not have link type of bridge`);
-    if (brIf!.mac && brIf!.mac !== br!.mac) {
-      fail(`Bridge interface ${conf.bridge} Mac doesn't match: ${brIf!.mac}`);
+    if (!br.isBridge) fail(`Interface ${conf.bridge} does not have link type of bridge`);
+    if (brIf.mac && brIf.mac !== br.mac) {
+      fail(`Bridge interface ${conf.bridge} Mac doesn't match: ${brIf.mac}`);
     }
-    if (br!.promisc !== conf.promiscMode) {
+    if (br.promisc !== conf.promiscMode) {
       fail(
-        `Bridge interface ${conf.bridge} configured Promisc Mode ${conf.promiscMode} doesn't match current state: ${
-          br!.promisc
-        }`,
+        `Bridge interface ${conf.bridge} configured Promisc Mode ${conf.promiscMode} doesn't match current state: ${br.promisc}`,
       );
     }
     // the container interface, its addresses and routes
@@ -564,22 +561,22 @@ async function check(ctx: PluginContext): Promise<void> {
       addrs: await iproute2.addr.list({ dev: ctx.ifname }).catch(() => []),
       routes: [...await iproute2.route.list({ family: 4 }), ...await iproute2.route.list({ family: 6 })],
     }));
-    if (!inside.link) fail(`Interface name ${ctx.ifname} not found`);
-    if (inside.link!.kind !== "veth") fail(`Error: Container interface ${ctx.ifname} not of type veth`);
-    if (contIf!.mac && contIf!.mac !== inside.link!.mac) {
-      fail(`Interface ${ctx.ifname} Mac ${contIf!.mac} doesn't match container Mac: ${inside.link!.mac}`);
+    const cont = inside.link ?? fail(`Interface name ${ctx.ifname} not found`);
+    if (cont.kind !== "veth") fail(`Error: Container interface ${ctx.ifname} not of type veth`);
+    if (contIf.mac && contIf.mac !== cont.mac) {
+      fail(`Interface ${ctx.ifname} Mac ${contIf.mac} doesn't match container Mac: ${cont.mac}`);
     }
     // the host veth: the container interface's peer, enslaved to the bridge
     const hostVeth = interfaces
       .filter((i) => i !== brIf && i !== contIf)
-      .map((i) => ({ i, l: hostLink(i.name) }))
-      .find(({ l }) =>
-        l && l.ifindex === inside.link!.peerIndex && l.iflink === inside.link!.index &&
-        l.master === conf.bridge
-      );
+      .flatMap((i) => {
+        const l = hostLink(i.name);
+        return l ? [{ i, l }] : [];
+      })
+      .find(({ l }) => l.ifindex === cont.peerIndex && l.iflink === cont.index && l.master === conf.bridge);
     if (!hostVeth) fail(`CNI veth created for bridge ${conf.bridge} was not found`);
-    if (hostVeth!.i.mac && hostVeth!.i.mac !== hostVeth!.l!.mac) {
-      fail(`Interface ${hostVeth!.i.name} Mac doesn't match: ${hostVeth!.i.mac} not found`);
+    if (hostVeth.i.mac && hostVeth.i.mac !== hostVeth.l.mac) {
+      fail(`Interface ${hostVeth.i.name} Mac doesn't match: ${hostVeth.i.mac} not found`);
     }
     for (const ip of prev.ips ?? []) {
       const idx = ip.interface;
@@ -605,6 +602,11 @@ async function check(ctx: PluginContext): Promise<void> {
   } finally {
     ns.close();
   }
+}
+
+/** A CHECK that found something different from prevResult (999, as the reference). */
+function fail(msg: string): never {
+  throw new CniError(ErrorCode.Internal, msg);
 }
 
 // ---------------------------------------------------------------------------------------------------
