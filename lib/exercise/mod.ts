@@ -304,6 +304,12 @@ export async function solveExercise(ex: Exercise): Promise<string> {
   const owner = await exerciseOwner(ex);
   try {
     return await runScript(ex, owner, ex.solution);
+  } catch (error) {
+    throw new ExerciseError(
+      `${
+        (error as Error).message
+      } (an earlier attempt may be in the way: 'cnilab exercise reset ${ex.id}' first)`,
+    );
   } finally {
     await adopt(ex, owner);
   }

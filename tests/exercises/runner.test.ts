@@ -1,0 +1,153 @@
+/**
+ * The exercise runner as attendees and instructors meet it: "could not check" (exit 2) when the exercise's
+ * environment is broken, the broken plugin caught and the fixed one passing, reset sparing look-alikes,
+ * hints one at a time, the class dashboard, and an exercise added as plain files without touching the runner.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { link, netns } from "../../lib/iproute2/mod.ts";
+import { cli, hex } from "../helpers.ts";
+
+const WORK = "/run/cnilab/exercises";
+const resets: string[] = [];
+afterEach(async () => {
+  for (const id of resets.splice(0)) await cli(["exercise", "reset", id]);
+});
+
+describe("could not check (exit 2)", () => {
+  test("an exercise with a starting state that was not started says so", async () => {
+    const r = await cli(["exercise", "check", "two-pods"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("could not check: not started");
+    expect(r.stdout).toContain("run 'cnilab exercise start two-pods'");
+    expect(r.stdout).toContain("verdict: could not check");
+  });
+
+  test("the attendee deleted the bridge the exercise needs: the line names it", async () => {
+    resets.push("two-pods");
+    expect((await cli(["exercise", "start", "two-pods"])).code).toBe(0);
+    await link.del("ext-br0");
+    const r = await cli(["exercise", "check", "two-pods"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(
+      /\? link ext-br0 exists: could not check: link ext-br0 is missing: the bridge the pods plug into was deleted/,
+    );
+    expect(r.stdout).toContain("verdict: could not check");
+  });
+
+  test("an unknown exercise is bad input", async () => {
+    const r = await cli(["exercise", "check", "no-such-exercise"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no exercise 'no-such-exercise'");
+  });
+});
+
+describe("leaky-plugin", () => {
+  test("the check fails on the broken plugin even with the leaked addresses released, passes on a fixed one", async () => {
+    resets.push("leaky-plugin");
+    expect((await cli(["exercise", "start", "leaky-plugin"])).code).toBe(0);
+    const dir = `${WORK}/leaky-plugin/ipam/ex-leak`;
+    const leaked = readdirSync(dir).filter((f) => f.startsWith("10.231.9."));
+    expect(leaked.length).toBe(3);
+    for (const f of leaked) rmSync(`${dir}/${f}`);
+
+    const broken = await cli(["exercise", "check", "leaky-plugin"]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/✓ no address of ex-leak is reserved/);
+    expect(broken.stdout).toMatch(
+      /✗ CNI DEL released the pod's address: expected 10\.231\.9\.\d+ no longer reserved, got still reserved/,
+    );
+    // the check leaves no reservation of its own behind
+    expect(readdirSync(dir).filter((f) => f.startsWith("10.231.9."))).toEqual([]);
+
+    // a fixed plugin: the same wrapper, passing CNI_CONTAINERID through on DEL
+    const plugin = `${WORK}/leaky-plugin/bin/ex-ipam`;
+    const text = await Bun.file(plugin).text();
+    writeFileSync(plugin, text.replace('CNI_CONTAINERID=$short exec "$HOST_LOCAL"', 'exec "$HOST_LOCAL"'));
+    const fixed = await cli(["exercise", "check", "leaky-plugin"]);
+    expect(fixed.stdout).toMatch(/✓ CNI DEL released 10\.231\.9\.\d+/);
+    expect(fixed.code).toBe(0);
+  });
+});
+
+test("reset removes the attempt and spares look-alikes made by someone else", async () => {
+  resets.push("wire-a-pod");
+  const decoyNs = [`cni-exv-${crypto.randomUUID()}`, `xcni-exw-${hex()}`];
+  const decoyLink = `xexw${hex()}`;
+  try {
+    for (const n of decoyNs) await netns.add(n);
+    await link.addBridge(decoyLink);
+    expect((await cli(["exercise", "solve", "wire-a-pod"])).code).toBe(0);
+    const reset = await cli(["exercise", "reset", "wire-a-pod"]);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain("link exw-br0");
+    const names = (await netns.list()).map((n) => n.name);
+    expect(names.filter((n) => n.startsWith("cni-exw-"))).toEqual([]);
+    for (const n of decoyNs) expect(names).toContain(n);
+    expect(await link.get(decoyLink)).toBeDefined();
+    expect(await link.get("exw-br0")).toBeUndefined();
+  } finally {
+    for (const n of decoyNs) await netns.del(n).catch(() => undefined);
+    await link.del(decoyLink).catch(() => undefined);
+  }
+});
+
+test("hints come one at a time, are remembered per exercise, and reset forgets them", async () => {
+  resets.push("wire-a-pod", "conf-pick");
+  const first = await cli(["exercise", "hint", "wire-a-pod"]);
+  expect(first.stdout).toContain("hint 1/4 for wire-a-pod");
+  expect((await cli(["exercise", "hint", "wire-a-pod"])).stdout).toContain("hint 2/4");
+  // another exercise counts on its own
+  expect((await cli(["exercise", "hint", "conf-pick"])).stdout).toContain("hint 1/3 for conf-pick");
+  expect((await cli(["exercise", "hint", "wire-a-pod"])).stdout).toContain("hint 3/4");
+  expect((await cli(["exercise", "hint", "wire-a-pod"])).stdout).toContain("hint 4/4");
+  expect((await cli(["exercise", "hint", "wire-a-pod"])).stdout).toContain("all 4 hints shown");
+  await cli(["exercise", "reset", "wire-a-pod"]);
+  expect((await cli(["exercise", "hint", "wire-a-pod"])).stdout).toContain("hint 1/4");
+});
+
+test("check all --json: one report per exercise for a class dashboard, exit code of the worst verdict", async () => {
+  resets.push("conf-pick");
+  expect((await cli(["exercise", "solve", "conf-pick"])).code).toBe(0);
+  const r = await cli(["exercise", "check", "all", "--json"]);
+  const report = JSON.parse(r.stdout) as {
+    exercises: {
+      id: string;
+      verdict: string;
+      code: number;
+      started: boolean;
+      checks: { status: string; command: string }[];
+    }[];
+  };
+  const byId = Object.fromEntries(report.exercises.map((e) => [e.id, e]));
+  expect(report.exercises.length).toBeGreaterThanOrEqual(10);
+  expect(byId["conf-pick"]).toMatchObject({ verdict: "passed", code: 0, started: true });
+  expect(byId["two-pods"]).toMatchObject({ verdict: "could not check", code: 2, started: false });
+  expect(byId["wire-a-pod"]).toMatchObject({ verdict: "not yet", code: 1 });
+  for (const e of report.exercises) for (const c of e.checks) expect(typeof c.command).toBe("string");
+  expect(r.code).toBe(2);
+});
+
+test("an instructor adds an exercise as plain files, without touching the runner (docs/exercises.md)", async () => {
+  const root = `/tmp/texr-${hex()}`;
+  const env = { CNILAB_EXERCISES: root };
+  const src = new URL("./testdata/hello-netns", import.meta.url).pathname;
+  try {
+    rmSync(root, { recursive: true, force: true });
+    await Bun.$`mkdir -p ${root}/hello-netns`;
+    for (const f of readdirSync(src)) copyFileSync(`${src}/${f}`, `${root}/hello-netns/${f}`);
+    chmodSync(`${root}/hello-netns/solution.sh`, 0o755);
+    expect((await cli(["exercise", "list"], { env })).stdout).toContain("hello-netns");
+    const before = await cli(["exercise", "check", "hello-netns"], { env });
+    expect(before.code).toBe(1);
+    expect(before.stdout).toContain("✗ one netns named like /^exhello-demo$/: expected 1 match, got none");
+    expect((await cli(["exercise", "solve", "hello-netns"], { env })).code).toBe(0);
+    const after = await cli(["exercise", "check", "hello-netns"], { env });
+    expect(after.stdout).toContain("✓ exhello-demo answers on loopback");
+    expect(after.code).toBe(0);
+  } finally {
+    await cli(["exercise", "reset", "hello-netns"], { env });
+    rmSync(root, { recursive: true, force: true });
+  }
+  expect(await netns.exists("exhello-demo")).toBe(false);
+});
