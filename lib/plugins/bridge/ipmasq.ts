@@ -35,6 +35,12 @@ function quote(text: string): string {
   return `"${text.replace(/(["\\])/g, "\\$1")}"`;
 }
 
+/** `POSTROUTING -s <pod>/32 -m comment --comment "…" -j CNI-…`: the jump from POSTROUTING for one address. */
+function jumpRule(cidr: string, chain: string, comment: string): string {
+  const host = cidr.includes(":") ? "128" : "32";
+  return `POSTROUTING -s ${cidr.split("/")[0]}/${host} -m comment --comment ${comment} -j ${chain}`;
+}
+
 function tool(family: Family, what: "" | "-restore"): string {
   return `${family === 4 ? "iptables" : "ip6tables"}${what}`;
 }
@@ -47,7 +53,6 @@ export async function setupIpMasq(addresses: string[], network: string, containe
     const mine = addresses.filter((a) => (a.includes(":") ? 6 : 4) === family);
     if (mine.length === 0) continue;
     const multicast = family === 4 ? "224.0.0.0/4" : "ff00::/8";
-    const host = family === 4 ? "32" : "128";
     // the reference appends per address with "append unique" semantics; the order below is what it yields
     const rules: string[] = [];
     const add = (rule: string) => {
@@ -62,7 +67,7 @@ export async function setupIpMasq(addresses: string[], network: string, containe
         } -m comment --comment ${comment} -j ACCEPT`,
       );
       add(`-A ${chain} ! -d ${multicast} -m comment --comment ${comment} -j MASQUERADE`);
-      add(`-A POSTROUTING -s ${cidr.split("/")[0]}/${host} -m comment --comment ${comment} -j ${chain}`);
+      add(`-A ${jumpRule(cidr, chain, comment)}`);
     }
     const script = ["*nat", `:${chain} - [0:0]`, ...rules, "COMMIT", ""].join("\n");
     await run([tool(family, "-restore"), "--noflush", "-w"], { stdin: script });
@@ -98,14 +103,35 @@ async function removeChains(family: Family, rules: NatRules, chains: Set<string>
   await run([tool(family, "-restore"), "--noflush", "-w"], { stdin: script });
 }
 
-/** Removes an attachment's masquerade rules and chain (nothing to do is success). */
+/**
+ * Removes an attachment's masquerade rules and chain (nothing to do is success). With the attachment's
+ * addresses (from the link DEL removes, or prevResult) the exact rules go in one `iptables-restore`; when that
+ * does not match what is there (addresses unknown, rules already gone, more addresses than we know of) the
+ * jumps to the chain are found in `iptables -t nat -S` instead.
+ */
 export async function teardownIpMasq(
   network: string,
   containerId: string,
-  families: Family[],
+  addresses: string[] | undefined,
 ): Promise<void> {
   const chain = chainName(network, containerId);
-  for (const family of families) {
+  const comment = quote(ruleComment(network, containerId));
+  for (const family of [4, 6] as const) {
+    const mine = (addresses ?? []).filter((a) => (a.includes(":") ? 6 : 4) === family);
+    if (addresses && addresses.length > 0 && mine.length === 0) continue; // the attachment had no such address
+    if (mine.length > 0) {
+      const script = [
+        "*nat",
+        ...mine.map((a) => `-D ${jumpRule(a, chain, comment)}`),
+        `-F ${chain}`,
+        `-X ${chain}`,
+      ];
+      const r = await run([tool(family, "-restore"), "--noflush", "-w"], {
+        stdin: [...script, "COMMIT", ""].join("\n"),
+        check: false,
+      });
+      if (r.code === 0) continue;
+    }
     await removeChains(family, await natRules(family), new Set([chain]));
   }
 }

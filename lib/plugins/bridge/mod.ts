@@ -107,7 +107,7 @@ async function add(ctx: PluginContext): Promise<Result> {
     phase("ADD: netns, ifname and bridge checked");
     const ipam = conf.ipam ? await delegate(conf.ipam.type, "ADD", ctx) : undefined;
     const veth = { name: randomVethName(), created: false };
-    let masq = false;
+    let masq: string[] | undefined; // the addresses whose NAT rules are (being) installed
     try {
       phase("ADD: IPAM done");
       const plan = planAddresses(conf, ipam);
@@ -118,8 +118,8 @@ async function add(ctx: PluginContext): Promise<Result> {
       phase("ADD: container side done");
       if (conf.isGateway) enableForwarding(plan.gateways);
       if (conf.ipMasq && plan.ips.length > 0) {
-        masq = true;
-        await setupIpMasq(plan.ips.map((ip) => ip.address), conf.network, ctx.containerId);
+        masq = plan.ips.map((ip) => ip.address);
+        await setupIpMasq(masq, conf.network, ctx.containerId);
       }
       const port = await waitForPortUp(veth.name);
       phase("ADD: host port up");
@@ -450,13 +450,13 @@ async function undoAdd(
   conf: BridgeConf,
   ctx: PluginContext,
   veth: { name: string; created: boolean },
-  masq: boolean,
+  masq: string[] | undefined,
   ipam: boolean,
 ): Promise<void> {
   const report = (what: string, e: unknown) =>
     console.error(`cnilab-bridge: while undoing a failed ADD, ${what}: ${(e as Error).message ?? e}`);
   if (masq) {
-    await teardownIpMasq(conf.network, ctx.containerId, [4, 6]).catch((e) => report("removing NAT rules", e));
+    await teardownIpMasq(conf.network, ctx.containerId, masq).catch((e) => report("removing NAT rules", e));
   }
   if (veth.created && hostLink(veth.name)) {
     await ipBatch([["link", "del", veth.name]]).catch((e) => report(`deleting ${veth.name}`, e));
@@ -477,9 +477,8 @@ async function undoAdd(
 async function del(ctx: PluginContext): Promise<void> {
   phase("DEL: config parsed by the skeleton");
   const conf = loadConf(ctx);
-  let families: Family[] = [4, 6];
-  const prev = ctx.config.prevResult?.ips?.map((ip) => familyOf(ip.address));
-  if (prev && prev.length > 0) families = [...new Set(prev)];
+  // the attachment's addresses, for its NAT rules: from the link we delete, else from prevResult
+  let addresses = ctx.config.prevResult?.ips?.map((ip) => ip.address);
   if (ctx.netns !== "") {
     let ns: NetnsHandle | undefined;
     try {
@@ -496,8 +495,8 @@ async function del(ctx: PluginContext): Promise<void> {
     }
     if (ns) {
       try {
-        const addresses = await ns.run(() => deleteContainerLink(ctx.ifname));
-        if (addresses && addresses.length > 0) families = [...new Set(addresses.map((a) => familyOf(a)))];
+        const onLink = await ns.run(() => deleteContainerLink(ctx.ifname));
+        if (onLink && onLink.length > 0) addresses = onLink;
       } finally {
         ns.close();
       }
@@ -506,7 +505,7 @@ async function del(ctx: PluginContext): Promise<void> {
   phase("DEL: container link deleted");
   if (conf.ipam) await delegate(conf.ipam.type, "DEL", ctx);
   phase("DEL: IPAM done");
-  if (conf.ipam && conf.ipMasq) await teardownIpMasq(conf.network, ctx.containerId, families);
+  if (conf.ipam && conf.ipMasq) await teardownIpMasq(conf.network, ctx.containerId, addresses);
 }
 
 /** Deletes the container's link (inside the namespace); returns its global addresses, undefined if absent. */
