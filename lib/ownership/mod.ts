@@ -139,21 +139,25 @@ export function markedProcesses(ownerId?: string): { pid: number; owner: string 
   return found;
 }
 
-async function stopProcess(pid: number, start: number): Promise<boolean> {
+/** SIGTERM, wait up to `graceMs`, then SIGKILL; PID reuse is ruled out with the start time. */
+export async function stopProcess(pid: number, start: number, graceMs = 2000): Promise<boolean> {
   if (!processAlive(pid, start)) return false;
   try {
     process.kill(pid, "SIGTERM");
   } catch {
     return false;
   }
-  for (let i = 0; i < 40 && processAlive(pid, start); i++) await sleep(25);
+  const deadline = performance.now() + graceMs;
+  for (let d = 1; processAlive(pid, start) && performance.now() < deadline; d = Math.min(d * 2, 25)) {
+    await sleep(d);
+  }
   if (processAlive(pid, start)) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
-      // it just exited
+      // exited just now
     }
-    for (let i = 0; i < 40 && processAlive(pid, start); i++) await sleep(25);
+    for (let i = 0; i < 100 && processAlive(pid, start); i++) await sleep(10);
   }
   return true;
 }

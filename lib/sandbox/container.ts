@@ -10,9 +10,9 @@
  * @module
  */
 import { readFileSync, readlinkSync } from "node:fs";
-import { type Owner, processAlive, processStart, sleep } from "../ownership/mod.ts";
+import { type Owner, processAlive, processStart, sleep, stopProcess } from "../ownership/mod.ts";
 import { spawnDetached } from "../shell/mod.ts";
-import { type Holder, stopProcess } from "./holder.ts";
+import type { Holder } from "./holder.ts";
 
 /** The environment every container starts with (as a container image's would). */
 export const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -15,8 +15,7 @@
  * @module
  */
 import { readFileSync, symlinkSync } from "node:fs";
-import process from "node:process";
-import { type Owner, processAlive, processStart, sleep } from "../ownership/mod.ts";
+import { type Owner, processAlive, processStart, sleep, stopProcess } from "../ownership/mod.ts";
 import { run, spawnDetached } from "../shell/mod.ts";
 import { ensureSharedNetnsDir } from "./netns.ts";
 
@@ -132,29 +131,6 @@ export async function stopHolder(h: Holder, graceMs = 2000): Promise<boolean> {
   let was = false;
   for (const t of targets) was = (await stopProcess(t.pid, t.start, graceMs)) || was;
   return was;
-}
-
-/** SIGTERM, wait, SIGKILL; PID reuse is ruled out with the start time. */
-export async function stopProcess(pid: number, start: number, graceMs = 2000): Promise<boolean> {
-  if (!processAlive(pid, start)) return false;
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return false;
-  }
-  const deadline = performance.now() + graceMs;
-  for (let d = 1; processAlive(pid, start) && performance.now() < deadline; d = Math.min(d * 2, 25)) {
-    await sleep(d);
-  }
-  if (processAlive(pid, start)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // exited just now
-    }
-    for (let i = 0; i < 100 && processAlive(pid, start); i++) await sleep(10);
-  }
-  return true;
 }
 
 /** Resident memory of a process in KiB (VmRSS), or undefined when it is gone. */
