@@ -35,23 +35,35 @@ export interface ContainerLaunch {
   sharePid: boolean;
 }
 
-/** The argv that starts a container in the holder's namespaces. */
-export function containerArgv(holder: Holder, owner: Owner, launch: ContainerLaunch): string[] {
-  const env = { PATH: BASE_PATH, HOME: "/root", ...launch.env, ...owner.env };
+/**
+ * The argv that runs a program in the namespaces of process `target` (the holder, or a running container):
+ * a clean environment, then nsenter into its net, IPC and UTS namespaces (and PID + mount when shared).
+ */
+export function joinArgv(
+  target: number,
+  opts: { env: Record<string, string>; sharePid: boolean; workingDir?: string },
+  argv: string[],
+): string[] {
   return [
     "env",
     "-i",
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`),
     "nsenter",
-    `--target=${holder.pid}`,
+    `--target=${target}`,
     "--net",
     "--ipc",
     "--uts",
-    ...(launch.sharePid ? ["--pid", "--mount"] : []),
-    ...(launch.workingDir ? [`--wd=${launch.workingDir}`] : []),
+    ...(opts.sharePid ? ["--pid", "--mount"] : []),
+    ...(opts.workingDir ? [`--wd=${opts.workingDir}`] : []),
     "--",
-    ...launch.argv,
+    ...argv,
   ];
+}
+
+/** The argv that starts a container in the holder's namespaces. */
+export function containerArgv(holder: Holder, owner: Owner, launch: ContainerLaunch): string[] {
+  const env = { PATH: BASE_PATH, HOME: "/root", ...launch.env, ...owner.env };
+  return joinArgv(holder.pid, { env, sharePid: launch.sharePid, workingDir: launch.workingDir }, launch.argv);
 }
 
 function firstChild(pid: number): number | undefined {

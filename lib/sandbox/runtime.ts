@@ -16,8 +16,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { Owner, setSysctl } from "../ownership/mod.ts";
 import { type CommandResult, run } from "../shell/mod.ts";
 import {
+  BASE_PATH,
   containerAlive,
   type ContainerProcess,
+  joinArgv,
   startContainerProcess,
   stopContainerProcess,
 } from "./container.ts";
@@ -462,24 +464,14 @@ export async function execSync(
     throw new SandboxError(`container ${c.name} of pod ${state.name} is not running`);
   }
   const env = {
-    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    PATH: BASE_PATH,
     HOSTNAME: state.hostname,
     ...c.env,
   };
-  return await run([
-    "env",
-    "-i",
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    "nsenter",
-    `--target=${c.process.pid}`,
-    "--net",
-    "--ipc",
-    "--uts",
-    ...(state.sharePid ? ["--pid", "--mount"] : []),
-    ...(c.workingDir ? [`--wd=${c.workingDir}`] : []),
-    "--",
-    ...argv,
-  ], { check: false, timeoutMs: opts.timeoutMs });
+  return await run(
+    joinArgv(c.process.pid, { env, sharePid: state.sharePid, workingDir: c.workingDir }, argv),
+    { check: false, timeoutMs: opts.timeoutMs },
+  );
 }
 
 /** A container's log (stdout and stderr as written). */
