@@ -17,12 +17,29 @@
  * `names`): `reset` removes exactly the objects matching them, and nothing else.
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { link, netns } from "../iproute2/mod.ts";
-import { listOwners, Owner, processAlive, processStart, sleep, STATE_DIR } from "../ownership/mod.ts";
+import {
+  listOwners,
+  Owner,
+  processAlive,
+  processStart,
+  sleep,
+  STATE_DIR,
+  tidyStateDir,
+} from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
 
 /** The repository root. */
@@ -257,8 +274,8 @@ async function runScript(ex: Exercise, owner: Owner, script: string): Promise<st
 }
 
 /**
- * Records what a script left that matches the exercise's names (namespaces; host links, marked with the
- * owner's alias when unmarked), so `cnilab clean` finds it too.
+ * Records what a script left that matches the exercise's names (namespaces with the processes in them; host
+ * links, marked with the owner's alias when unmarked), so `cnilab clean` finds it too.
  */
 async function adopt(ex: Exercise, owner: Owner): Promise<void> {
   const known = new Set(owner.objects().map((o) => JSON.stringify(o)));
@@ -266,7 +283,13 @@ async function adopt(ex: Exercise, owner: Owner): Promise<void> {
     if (!known.has(JSON.stringify(obj))) await owner.record(obj);
   };
   for (const n of await netns.list()) {
-    if (matchesAny(n.name, ex.names.netns)) await add({ kind: "netns", name: n.name });
+    if (!matchesAny(n.name, ex.names.netns)) continue;
+    // its processes first (a holder, an app): release stops them before it deletes the namespace
+    for (const pid of await netns.pids(n.name)) {
+      const start = processStart(pid);
+      if (start !== undefined) await add({ kind: "process", pid, start });
+    }
+    await add({ kind: "netns", name: n.name });
   }
   for (const l of await link.list()) {
     if (!matchesAny(l.name, ex.names.links)) continue;
@@ -385,6 +408,14 @@ export async function resetExercise(ex: Exercise): Promise<string[]> {
   }
   const owner = await findOwner(ex.id);
   if (owner) removed.push(...await owner.release());
+  // the exercises' shared root was recorded by whichever exercise came first; the last one out removes it
+  try {
+    rmdirSync(WORK_ROOT);
+    removed.push(`file ${WORK_ROOT}`);
+    tidyStateDir();
+  } catch {
+    // another exercise's state is still there, or it is gone already
+  }
   return [...new Set(removed)];
 }
 

@@ -4,8 +4,9 @@
  * hints one at a time, the class dashboard, and an exercise added as plain files without touching the runner.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { link, netns } from "../../lib/iproute2/mod.ts";
+import { listOwners, processAlive, processStart } from "../../lib/ownership/mod.ts";
 import { cli, hex } from "../helpers.ts";
 
 const WORK = "/run/cnilab/exercises";
@@ -150,4 +151,31 @@ test("an instructor adds an exercise as plain files, without touching the runner
     rmSync(root, { recursive: true, force: true });
   }
   expect(await netns.exists("exhello-demo")).toBe(false);
+});
+
+test("interleaved exercises: the last reset removes the shared state directory too", async () => {
+  resets.push("conf-pick", "containerd-config");
+  expect((await cli(["exercise", "start", "conf-pick"])).code).toBe(0);
+  expect((await cli(["exercise", "start", "containerd-config"])).code).toBe(0);
+  await cli(["exercise", "reset", "conf-pick"]);
+  expect(existsSync(`${WORK}/containerd-config/config.toml`)).toBe(true);
+  expect(existsSync(`${WORK}/conf-pick`)).toBe(false);
+  await cli(["exercise", "reset", "containerd-config"]);
+  expect(existsSync(WORK)).toBe(false);
+});
+
+test("what solve made is in the exercise's journal: releasing it (as cnilab clean does) stops the holder and app", async () => {
+  resets.push("holder-pin");
+  expect((await cli(["exercise", "solve", "holder-pin"])).code).toBe(0);
+  const owner = (await listOwners()).find((o) =>
+    o.info.kind === "exercise" && o.info.label === "holder-pin"
+  )!;
+  const ns = (await netns.list()).map((n) => n.name).find((n) => n.startsWith("cni-exh-"))!;
+  const pids = await netns.pids(ns);
+  expect(pids.length).toBe(2); // the pause holder and the app
+  const removed = await owner.release();
+  for (const pid of pids) expect(removed).toContain(`process ${pid}`);
+  expect(removed).toContain(`netns ${ns}`);
+  for (const pid of pids) expect(processAlive(pid, processStart(pid) ?? -1)).toBe(false);
+  expect(existsSync(`${WORK}/holder-pin`)).toBe(false);
 });
