@@ -11,6 +11,25 @@ import { cli, hostSnapshot } from "../helpers.ts";
 
 const exercises = listExercises();
 
+/** What an attendee sees first on a fresh start: the failing line that tells them where they are. */
+const FIRST_FAILURE: Record<string, RegExp> = {
+  "wire-a-pod":
+    /✗ one pod namespace named cni-exw-<uuid>: expected 1 match, got none {3}\$ ip -json netns list/,
+  "two-pods":
+    /✗ pod B's host end is a port of ext-br0 and up: expected \{"master":"ext-br0","up":true\}, got \{"master":null,"up":false\}/,
+  "conf-pick": /✗ containerd \(max_conf_num 1\) picks network ex-pick: expected ex-pick, got cluster-net/,
+  "containerd-config":
+    /✗ this containerd loads network ex-cri from its conf_dir: expected ex-cri, got CNI config directory .*\/node\/etc\/cni\/net\.d does not exist/,
+  "cni-add-by-hand": /✗ one sandbox namespace named cni-exf-<uuid>: expected 1 match, got none/,
+  "leaky-plugin":
+    /✗ no address of ex-leak is reserved while no pod uses the network: expected 0, got 3: 10\.231\.9\.2, 10\.231\.9\.3, 10\.231\.9\.4/,
+  "own-plugin": /✗ .*\/bin\/ex-hello is an executable file: expected exists, got absent/,
+  "localhost-pod":
+    /✗ pod ex-localhost\/duo runs: expected pod ex-localhost\/duo, got no such pod {3}\$ cnilab pod ls --json/,
+  "holder-pin": /✗ one namespace named cni-exh-<uuid>: expected 1 match, got none/,
+  "pod-teardown": /✗ pod ex-teardown\/victim is gone: expected gone, got exists/,
+};
+
 /** True while another cnilab run (a lab, a test building pods) is creating and removing objects right now. */
 async function othersBusy(): Promise<boolean> {
   return (await listOwners()).some((o) => o.info.kind !== "exercise" && !o.info.kept && o.creatorAlive());
@@ -64,6 +83,7 @@ describe.each(exercises.map((e) => [e.id]))("exercise %s", (id) => {
       const failing = first.stdout.split("\n").filter((l) => l.startsWith("✗"));
       expect(failing.length).toBeGreaterThan(0);
       for (const line of failing) expect(line).toMatch(/: expected .+, got .+ {3}\$ \S+/);
+      if (FIRST_FAILURE[id]) expect(first.stdout).toMatch(FIRST_FAILURE[id]);
 
       const solve = await cli(["exercise", "solve", id]);
       expect(solve.stderr).toBe("");
