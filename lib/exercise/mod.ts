@@ -8,7 +8,7 @@
  * - `solution.sh`: the reference solution; `setup.sh` (optional): the starting state `start` prepares.
  *
  * The runner never needs to change when an exercise is added. `${WORK}` (the exercise's own directory
- * under /run/cnilab/exercises), `${EXDIR}` (its folder), `${CNILAB}` (the CLI) and the variables of
+ * under /run/cnilab/exercises), `${EXDIR}` (its folder), `${REPO}`, `${CNILAB}` (the CLI) and the variables of
  * checks.yaml are substituted in the task, the hints and the checks.
  *
  * What the runner creates (the work dir, directories a first CNI call will create, what `setup.sh` and
@@ -154,6 +154,7 @@ export function loadExercise(id: string, root = EXERCISES_DIR): Exercise {
     ID: id,
     WORK: workDir(id),
     EXDIR: dir,
+    REPO: REPO_ROOT,
     CNILAB,
     ...Object.fromEntries(Object.entries(spec.vars ?? {}).map(([k, v]) => [k, String(v)])),
   };
