@@ -218,7 +218,10 @@ async function findOwner(id: string): Promise<Owner | undefined> {
  */
 export async function exerciseOwner(ex: Exercise): Promise<Owner> {
   const found = await findOwner(ex.id);
-  if (found) return found;
+  if (found) {
+    mkdirSync(workDir(ex.id), { recursive: true }); // the attendee may have removed it
+    return found;
+  }
   const owner = await Owner.begin("exercise", ex.id);
   await owner.keep();
   if (!existsSync(WORK_ROOT)) await owner.mkdir(WORK_ROOT);
@@ -312,6 +315,12 @@ export async function startExercise(ex: Exercise): Promise<{ task: string; setup
     if (ex.setup) {
       try {
         setupOutput = await runScript(ex, owner, ex.setup);
+      } catch (error) {
+        throw new ExerciseError(
+          `${
+            (error as Error).message
+          } (leftovers of an earlier start may be in the way: 'cnilab exercise reset ${ex.id}' first)`,
+        );
       } finally {
         await adopt(ex, owner);
       }
