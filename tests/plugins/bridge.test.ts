@@ -4,11 +4,13 @@
  * The comparison with the reference bridge is in conformance-bridge.test.ts.
  */
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readlinkSync, statSync } from "node:fs";
 import { CniError } from "../../lib/cni/errors.ts";
 import { readContext } from "../../lib/cni/skeleton.ts";
 import { loadConf } from "../../lib/plugins/bridge/config.ts";
 import { chainName, ruleComment } from "../../lib/plugins/bridge/ipmasq.ts";
+import { link } from "../../lib/iproute2/mod.ts";
+import { run } from "../../lib/shell/mod.ts";
 import {
   cnilab,
   ensurePlugins,
@@ -142,3 +144,51 @@ describe("refusals from the executable leave nothing behind", () => {
     });
   }
 });
+
+describe("CNI_NETNS given as /proc/PID/ns/net", () => {
+  beforeAll(ensurePlugins);
+
+  test("ADD and DEL through a process's namespace path", async () => {
+    const ns = await makeNetns("tbr");
+    const dir = tempDir("tbr-ipam");
+    const bridge = `tbr${hex(4)}`;
+    const holder = Bun.spawn(["ip", "netns", "exec", ns.name, "sleep", "60"]);
+    try {
+      // wait until the holder is inside the namespace
+      const path = `/proc/${holder.pid}/ns/net`;
+      for (let i = 0; i < 100 && readlinkOr(path) !== readlinkOr(ns.path, true); i++) await Bun.sleep(10);
+      expect(readlinkOr(path)).toBe(readlinkOr(ns.path, true)); // never touch the host's namespace
+      const config = {
+        cniVersion: "1.0.0",
+        name: "tbr-net",
+        type: "cnilab-bridge",
+        bridge,
+        ipam: { type: "cnilab-host-local", subnet: "10.233.2.0/24", dataDir: dir },
+      };
+      const inv = { containerId: "c1", netns: path, ifname: "net1", config };
+      const add = await runPlugin(cnilab("bridge"), { command: "ADD", ...inv });
+      expect(add.code).toBe(0);
+      const ifaces = add.json?.interfaces as { name: string; sandbox?: string }[];
+      expect(ifaces[2]).toMatchObject({ name: "net1", sandbox: path });
+      expect((await link.get("net1", { netns: ns.name }))?.kind).toBe("veth");
+      expect((await runPlugin(cnilab("bridge"), { command: "DEL", ...inv })).code).toBe(0);
+      expect(await link.get("net1", { netns: ns.name })).toBeUndefined();
+      expect(reservations(dir, "tbr-net")).toEqual({});
+    } finally {
+      holder.kill();
+      await holder.exited;
+      if (existsSync(`/sys/class/net/${bridge}`)) await run(["ip", "link", "del", bridge]);
+      await ns.destroy();
+      removeDir(dir);
+    }
+  });
+});
+
+/** The namespace identity (`net:[inode]`) behind a /proc link, or the inode of a pinned netns file. */
+function readlinkOr(path: string, pinned = false): string {
+  try {
+    return pinned ? `net:[${statSync(path).ino}]` : readlinkSync(path);
+  } catch {
+    return "";
+  }
+}
