@@ -734,6 +734,36 @@ describe("bad input and failures", () => {
       .toEqual(["lo"]);
   });
 
+  test("a route the container cannot take fails the ADD; cnilab undoes it all", async () => {
+    const scenario: Scenario = async (fx, record) => {
+      const c = conf(fx, {
+        bridgeFields: { isGateway: true, ipMasq: true },
+        // a next hop outside every subnet of the container: the kernel refuses the route
+        ipam: { subnet: `${fx.v4}.0/24`, routes: [{ dst: "192.168.155.0/24", gw: "172.31.255.1" }] },
+      });
+      const r = await call(fx, "ADD", c);
+      record("failed", r.code !== 0);
+      record("state", await observe(fx));
+    };
+    const { ref, ours } = await compare(scenario);
+    expect(ref.failed).toBe(true);
+    expect(ours.failed).toBe(true);
+    const state = (r: Record<string, unknown>) =>
+      r.state as {
+        ipam: object;
+        nat: string[];
+        bridge: { ports: unknown[] };
+        container: { links: { name: string }[] };
+      };
+    // both release the address; cnilab also removes the veth pair, the reference leaves it to the runtime's DEL
+    expect(state(ref).ipam).toEqual({});
+    expect(state(ours).ipam).toEqual({});
+    expect(state(ours).nat).toEqual([]);
+    expect(state(ours).bridge.ports).toEqual([]);
+    expect(state(ours).container.links.map((l) => l.name)).toEqual(["lo"]);
+    expect(state(ref).container.links.map((l) => l.name)).toContain("eth0");
+  });
+
   test("hairpinMode with promiscMode is refused before anything is created", async () => {
     const scenario: Scenario = async (fx, record) => {
       const r = await call(fx, "ADD", conf(fx, { bridgeFields: { hairpinMode: true, promiscMode: true } }));
