@@ -130,7 +130,7 @@ export async function benchPlugin(options: Partial<PluginBenchOptions> = {}): Pr
   try {
     const id = hex(3);
     const dataDir = mkdtempSync("/tmp/cnilab-bench-ipam-");
-    await owner.record({ kind: "path", path: dataDir });
+    await owner.record({ kind: "path", path: dataDir, tree: true }); // holds the IPAM files
     const config = (type: string, ipam: string, bridge: string, n: number) =>
       JSON.stringify({
         cniVersion: "1.0.0",
