@@ -149,6 +149,11 @@ export async function execPlugin(
         -1,
       );
     }
+    // the exec itself failed because the executable is being written: the plugin never started
+    if (result.code === 126 && TEXT_BUSY.test(result.stderr) && attempt < 5) {
+      await sleep(opts.textBusyRetryMs);
+      continue;
+    }
     if (result.code === 0) {
       return { stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
     }
