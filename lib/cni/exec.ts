@@ -50,7 +50,7 @@ export async function execPlugin(
   const exe = findPlugin(type, path);
   let r = await run([exe], { stdin, env: { CNI_COMMAND: command }, check: false });
   // like libcni: a plugin binary being written right now is "text file busy"; try again a few times
-  for (let i = 0; i < 5 && r.code === 127 && /ETXTBSY|text file busy/i.test(r.stderr); i++) {
+  for (let i = 0; i < 5 && r.code === 126 && /ETXTBSY|text file busy/i.test(r.stderr); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     r = await run([exe], { stdin, env: { CNI_COMMAND: command }, check: false });
   }

@@ -163,7 +163,7 @@ const bunBackend: Backend = (argv, options) => {
     const code = r.exitedDueToTimeout ? 124 : r.exitCode ?? 128;
     return Promise.resolve({ code, stdout: decoder.decode(r.stdout), stderr: decoder.decode(r.stderr) });
   } catch (error) {
-    return Promise.resolve({ code: 127, stdout: "", stderr: String(error) });
+    return Promise.resolve({ code: spawnFailureCode(error), stdout: "", stderr: String(error) });
   }
 };
 
