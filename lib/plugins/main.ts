@@ -11,14 +11,7 @@
 import process from "node:process";
 import { dispatch } from "../cni/skeleton.ts";
 import { useBunBackend } from "../shell/mod.ts";
-import type { PluginDefinition } from "./plugin.ts";
-
-/** Executable name → the module that defines the plugin. */
-const PLUGINS: Record<string, () => Promise<{ plugin: PluginDefinition }>> = {
-  "cnilab-bridge": () => import("./bridge/mod.ts"),
-  "cnilab-host-local": () => import("./host-local/mod.ts"),
-  "cnilab-loopback": () => import("./loopback/mod.ts"),
-};
+import { PLUGINS } from "./registry.ts";
 
 interface BunIo {
   stdout: unknown;

@@ -13,7 +13,6 @@
  * way. Both are everyday cases for cnilab. A compiled plugin importing dax also started in ~49 ms vs ~7 ms.
  * @module
  */
-import { spawn } from "node:child_process";
 import { closeSync, openSync, statSync } from "node:fs";
 import process from "node:process";
 import { emit, type Purpose } from "../events/mod.ts";
@@ -76,8 +75,10 @@ const decoder = new TextDecoder();
  * command and everything it started (a plugin's delegate, say), not just the command itself. A command that
  * exits without reading all of its stdin is not an error: its own exit code is what counts.
  */
-const childProcessBackend: Backend = (argv, options) =>
-  new Promise((resolve) => {
+const childProcessBackend: Backend = async (argv, options) => {
+  // imported here, not at the top: the plugin executables never use this backend and start faster without it
+  const { spawn } = await import("node:child_process");
+  return await new Promise((resolve) => {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(argv[0], argv.slice(1), {
@@ -120,6 +121,7 @@ const childProcessBackend: Backend = (argv, options) =>
       resolve({ code: status, stdout: text(out), stderr: text(err) });
     });
   });
+};
 
 /** The shell's convention: 127 when the program does not exist, 126 when it cannot be executed. */
 function spawnFailureCode(error: unknown): number {
@@ -224,7 +226,8 @@ export interface SpawnOptions {
  * Starts a long-lived process in its own session (it outlives cnilab, like a pause container outlives the
  * kubelet's call) and returns its PID. Recorded on the event stream like every command.
  */
-export function spawnDetached(argv: string[], options: SpawnOptions = {}): Promise<number> {
+export async function spawnDetached(argv: string[], options: SpawnOptions = {}): Promise<number> {
+  const { spawn } = await import("node:child_process");
   const id = nextId++;
   emit({ type: "command:start", id, argv, purpose: "action" });
   const started = performance.now();
@@ -235,7 +238,7 @@ export function spawnDetached(argv: string[], options: SpawnOptions = {}): Promi
       stdio: ["ignore", out, out],
       env: { ...process.env, ...options.env },
     });
-    return new Promise((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       child.once("error", (error) => {
         const result = {
           argv,

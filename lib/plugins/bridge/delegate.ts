@@ -16,12 +16,8 @@ import { execPlugin, findPlugin } from "../../cni/exec.ts";
 import { invoke } from "../../cni/skeleton.ts";
 import type { CniCommand, Result } from "../../cni/types.ts";
 import { parseResult } from "../../cni/version.ts";
-import type { PluginContext, PluginDefinition } from "../plugin.ts";
-
-/** cnilab plugins a bridge may delegate to in-process, by executable name. */
-const IN_PROCESS: Record<string, () => Promise<{ plugin: PluginDefinition }>> = {
-  "cnilab-host-local": () => import("../host-local/mod.ts"),
-};
+import type { PluginContext } from "../plugin.ts";
+import { PLUGINS } from "../registry.ts";
 
 function sameFile(a: string, b: string): boolean {
   try {
@@ -40,7 +36,7 @@ export async function delegate(
   ctx: PluginContext,
 ): Promise<Result | undefined> {
   const exe = findPlugin(type, ctx.path);
-  const load = IN_PROCESS[exe.split("/").pop() ?? ""];
+  const load = PLUGINS[exe.split("/").pop() ?? ""];
   if (!load || process.env.CNILAB_IPAM_EXEC === "1" || !sameFile(exe, "/proc/self/exe")) {
     return await execPlugin(type, command, ctx.stdin, ctx.path);
   }
