@@ -38,7 +38,8 @@ ${lines.join("\n")}`;
 /** `cnilab bench`. */
 export const bench: Command = {
   name: "bench",
-  summary: "benchmarks that print tables (plugin: cnilab's CNI plugins vs the reference plugins)",
+  summary:
+    "benchmarks that print tables and ratios: plugin (vs the reference plugins), sandbox (pods at scale)",
   usage: `usage: cnilab bench <what> [options]; what: ${Object.keys(BENCHMARKS).join(", ")}
        cnilab bench                 lists the benchmarks
        cnilab bench help <what>     shows the options of one`,

@@ -36,7 +36,7 @@ vs actual and a hint on failure. Exit codes: 0 passed, 1 not yet, 2 could not ch
 exercise needs is broken or not started; the line says what). 'check all --json' is for a class dashboard.
 
 Exercises are plain files under exercises/<id>/ (task.md, hints.md, checks.yaml, solution.sh, setup.sh);
-see docs/exercises.md to add one.`;
+see the README, "How an instructor adds an exercise", to add one.`;
 
 function load(id: string | undefined): Exercise {
   if (!id) throw new UsageError("which exercise? run 'cnilab exercise list'");

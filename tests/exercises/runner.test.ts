@@ -129,7 +129,7 @@ test("check all --json: one report per exercise for a class dashboard, exit code
   expect(r.code).toBe(2);
 });
 
-test("an instructor adds an exercise as plain files, without touching the runner (docs/exercises.md)", async () => {
+test("an instructor adds an exercise as plain files, without touching the runner (the README's instructor section)", async () => {
   const root = `/tmp/texr-${hex()}`;
   const env = { CNILAB_EXERCISES: root };
   const src = new URL("./testdata/hello-netns", import.meta.url).pathname;
