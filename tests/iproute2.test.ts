@@ -1,6 +1,18 @@
 // The iproute2 layer against the real kernel: every operation is checked by reading the state back.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { addr, batch, commands, link, netns, route } from "../lib/iproute2/mod.ts";
+import {
+  addr,
+  batch,
+  batchReport,
+  commands,
+  isExists,
+  isNoDevice,
+  link,
+  netns,
+  parseAddresses,
+  parseLinks,
+  route,
+} from "../lib/iproute2/mod.ts";
 import { Owner } from "../lib/ownership/mod.ts";
 import { spawnDetached } from "../lib/shell/mod.ts";
 import { hex } from "./helpers.ts";
@@ -133,6 +145,34 @@ describe("addresses and routes", () => {
     expect((await route.list({ netns: ns1 })).some((r) => r.dst === "default")).toBe(false);
     await addr.del("eth1", "10.77.0.2/24", { netns: ns1 });
     expect(await addr.list({ netns: ns1, dev: "eth1", family: 4 })).toEqual([]);
+  });
+
+  test("batchReport says which line failed and what ip said, and parses what `show` printed", async () => {
+    const ok = await batchReport([["link", "set", "lo", "up"], ["addr", "show", "dev", "lo"], [
+      "link",
+      "show",
+      "dev",
+      "lo",
+    ]], {
+      netns: ns2,
+    });
+    expect(ok.ok).toBe(true);
+    expect(parseAddresses(ok.shown[0]).map((a) => a.cidr)).toContain("127.0.0.1/8");
+    expect(parseLinks(ok.shown[1])[0]).toMatchObject({ name: "lo", up: true });
+    const bad = await batchReport([["link", "set", "lo", "up"], [
+      "link",
+      "add",
+      "name",
+      "lo",
+      "type",
+      "bridge",
+    ]], {
+      netns: ns2,
+    });
+    expect(bad).toMatchObject({ ok: false, failedAt: 1 });
+    expect(isExists(bad.error)).toBe(true);
+    const gone = await batchReport([["link", "del", "nosuchdev1"]], { netns: ns2 });
+    expect(isNoDevice(gone.error)).toBe(true);
   });
 
   test("a failing command in a batch stops the batch and says which", async () => {

@@ -142,6 +142,11 @@ async function readJson<T>(args: string[], where?: Where): Promise<T> {
   }
 }
 
+/** The `ip -batch` script of the commands (one per line, arguments quoted where needed). */
+function batchScript(commands: string[][]): string {
+  return commands.map((c) => c.map(quoteBatchArg).join(" ")).join("\n") + "\n";
+}
+
 function quoteBatchArg(arg: string): string {
   return /[\s"'\\]/.test(arg) ? `"${arg.replace(/(["\\])/g, "\\$1")}"` : arg;
 }
@@ -153,8 +158,60 @@ function quoteBatchArg(arg: string): string {
 export async function batch(commands: string[][], where?: Where): Promise<CommandResult | undefined> {
   if (commands.length === 0) return undefined;
   if (commands.length === 1) return await ip(commands[0], where);
-  const script = commands.map((c) => c.map(quoteBatchArg).join(" ")).join("\n") + "\n";
-  return await run([...ipHead(where), "-batch", "-"], { stdin: script });
+  return await run([...ipHead(where), "-batch", "-"], { stdin: batchScript(commands) });
+}
+
+/** What a batch did, for callers that react to particular failures instead of failing. */
+export interface BatchOutcome {
+  ok: boolean;
+  /** Index (0-based) of the command that failed; undefined when all ran. */
+  failedAt?: number;
+  /** What `ip` said about the failure. */
+  error: string;
+  /** The JSON printed by each `show` command of the batch, in order. */
+  shown: unknown[][];
+}
+
+/**
+ * Runs many commands in one `ip -json -batch -` and reports instead of throwing: which line failed and
+ * why (e.g. "File exists" when another ADD created the bridge first), plus what each `show` printed, to
+ * parse with {@link parseLinks} / {@link parseAddresses}.
+ */
+export async function batchReport(commands: string[][], where?: Where): Promise<BatchOutcome> {
+  if (commands.length === 0) return { ok: true, error: "", shown: [] };
+  const r = await run([...ipHead(where), "-json", "-batch", "-"], {
+    stdin: batchScript(commands),
+    check: false,
+  });
+  const shown: unknown[][] = [];
+  for (const line of r.stdout.split("\n")) {
+    const text = line.trim();
+    if (!text.startsWith("[")) continue;
+    try {
+      shown.push(JSON.parse(text) as unknown[]);
+    } catch {
+      // not JSON from a show command
+    }
+  }
+  if (r.code === 0) return { ok: true, error: "", shown };
+  const m = r.stderr.match(/Command failed -:(\d+)/);
+  const error = r.stderr.split("\n").filter((l) => l && !l.startsWith("Command failed")).join(" / ").trim();
+  return {
+    ok: false,
+    failedAt: m ? Number(m[1]) - 1 : undefined,
+    error: error || `ip exited ${r.code}`,
+    shown,
+  };
+}
+
+/** True when iproute2's message means "exists already" (EEXIST). */
+export function isExists(error: string): boolean {
+  return /File exists/i.test(error);
+}
+
+/** True when iproute2's message means the device is not there. */
+export function isNoDevice(error: string): boolean {
+  return /Cannot find device|does not exist|No such device/i.test(error);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -276,6 +333,11 @@ function toLink(raw: RawLink): Link {
   };
 }
 
+/** Links from the JSON of an `ip -json link show` (e.g. one printed inside a {@link batchReport}). */
+export function parseLinks(raw: unknown[] | undefined): Link[] {
+  return ((raw ?? []) as RawLink[]).map(toLink);
+}
+
 /** Network links (interfaces). */
 export const link = {
   async list(where?: Where): Promise<Link[]> {
@@ -322,6 +384,20 @@ export const link = {
 // ---------------------------------------------------------------------------------------------------
 // Addresses and routes
 
+/** Addresses from the JSON of an `ip -json addr show` (e.g. one printed inside a {@link batchReport}). */
+export function parseAddresses(raw: unknown[] | undefined): Address[] {
+  return ((raw ?? []) as RawAddrLink[]).flatMap((l) =>
+    (l.addr_info ?? []).map((a): Address => ({
+      dev: l.ifname,
+      family: a.family === "inet6" ? 6 : 4,
+      cidr: `${a.local}/${a.prefixlen}`,
+      local: a.local,
+      prefixLength: a.prefixlen,
+      scope: a.scope,
+    }))
+  );
+}
+
 /** Addresses on links. */
 export const addr = {
   async list(where?: Where & { dev?: string; family?: 4 | 6 }): Promise<Address[]> {
@@ -331,17 +407,7 @@ export const addr = {
       "show",
       ...(where?.dev ? ["dev", where.dev] : []),
     ];
-    const raw = await readJson<RawAddrLink[]>(args, where);
-    return raw.flatMap((l) =>
-      (l.addr_info ?? []).map((a): Address => ({
-        dev: l.ifname,
-        family: a.family === "inet6" ? 6 : 4,
-        cidr: `${a.local}/${a.prefixlen}`,
-        local: a.local,
-        prefixLength: a.prefixlen,
-        scope: a.scope,
-      }))
-    );
+    return parseAddresses(await readJson<RawAddrLink[]>(args, where));
   },
   async add(dev: string, cidr: string, where?: Where): Promise<void> {
     await ip(commands.addrAdd(dev, cidr), where);

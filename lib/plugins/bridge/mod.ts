@@ -32,8 +32,15 @@ import {
 } from "../../cni/ip.ts";
 import type { Result, ResultIp, ResultRoute } from "../../cni/types.ts";
 import * as iproute2 from "../../iproute2/mod.ts";
+import {
+  type Address,
+  batchReport,
+  isExists,
+  isNoDevice,
+  parseAddresses,
+  parseLinks,
+} from "../../iproute2/mod.ts";
 import type { PluginContext, PluginDefinition } from "../plugin.ts";
-import { type AddrJson, ipBatch, type IpCommand, isExists, isNoDevice, type LinkJson } from "./batch.ts";
 import { type BridgeConf, loadConf } from "./config.ts";
 import { delegate } from "./delegate.ts";
 import { hostLink, NET_ADDR_SET } from "./hostlink.ts";
@@ -243,7 +250,7 @@ async function setupHostSide(
     const existing = hostLink(conf.bridge);
     if (existing && !existing.isBridge) throw notABridge(conf.bridge);
     const created = !existing;
-    const commands: IpCommand[] = [];
+    const commands: string[][] = [];
     if (created) {
       // isGateway pins the bridge's MAC (the reference sets it to itself) so ports coming and going don't change it
       commands.push([
@@ -285,7 +292,7 @@ async function setupHostSide(
     } else if (gateways.length > 0) {
       commands.push(["addr", "show", "dev", conf.bridge]);
     }
-    const out = await ipBatch(commands);
+    const out = await batchReport(commands);
     if (!out.ok) {
       if (created && out.failedAt === 0 && isExists(out.error) && attempt < 3) continue; // lost the race: look again
       if (out.failedAt === vethAt && isExists(out.error)) {
@@ -306,7 +313,7 @@ async function setupHostSide(
     writeSysctl(`net/ipv6/conf/${conf.bridge}/accept_ra`, "0");
     writeSysctl(`net/ipv6/conf/${veth.name}/accept_ra`, "0");
     if (!created && gateways.length > 0) {
-      const addrs = (out.outputs.at(-1) as AddrJson[] | undefined)?.[0]?.addr_info ?? [];
+      const addrs = parseAddresses(out.shown.at(-1));
       // a bridge made by someone else gets its MAC pinned (to the one it had before our port joined)
       const pin = existing.addrAssignType !== NET_ADDR_SET ? existing.mac : undefined;
       await ensureGatewayAddresses(conf, gateways, addrs, pin);
@@ -315,7 +322,7 @@ async function setupHostSide(
   }
 }
 
-function addrReplace(gw: BridgeGateway, dev: string): IpCommand {
+function addrReplace(gw: BridgeGateway, dev: string): string[] {
   // `replace`, not `add`: two ADDs racing to a new bridge both set the same gateway without EEXIST
   return ["addr", "replace", gw.cidr, ...(gw.family === 4 ? ["broadcast", "+"] : []), "dev", dev];
 }
@@ -327,21 +334,21 @@ function addrReplace(gw: BridgeGateway, dev: string): IpCommand {
 async function ensureGatewayAddresses(
   conf: BridgeConf,
   gateways: BridgeGateway[],
-  present: NonNullable<AddrJson["addr_info"]>,
+  present: Address[],
   pinMac: string | undefined,
 ): Promise<void> {
-  const commands: IpCommand[] = [];
+  const commands: string[][] = [];
   for (const gw of gateways) {
     const want = parseCidr(gw.cidr)!;
     const wantIp = gw.cidr.split("/")[0];
-    const mine = present.filter((a) => (a.family === "inet6" ? 6 : 4) === gw.family);
+    const mine = present.filter((a) => a.family === gw.family);
     let ok = false;
     for (const a of mine) {
-      if (sameIp(a.local, wantIp) && a.prefixlen === want.prefix) {
+      if (sameIp(a.local, wantIp) && a.prefixLength === want.prefix) {
         ok = true;
         break;
       }
-      const have = parseCidr(`${a.local}/${a.prefixlen}`)!;
+      const have = parseCidr(a.cidr)!;
       const overlaps = contains(have, want.ip) || contains(want, have.ip);
       if (gw.family === 4 || overlaps) {
         if (!conf.forceAddress) {
@@ -350,17 +357,17 @@ async function ensureGatewayAddresses(
             `failed to set bridge addr: ${
               JSON.stringify(conf.bridge)
             } already has an IP address different from ${gw.cidr}`,
-            `remove ${a.local}/${a.prefixlen} from ${conf.bridge}, use another bridge, or set "forceAddress": true`,
+            `remove ${a.cidr} from ${conf.bridge}, use another bridge, or set "forceAddress": true`,
           );
         }
-        commands.push(["addr", "del", `${a.local}/${a.prefixlen}`, "dev", conf.bridge]);
+        commands.push(["addr", "del", a.cidr, "dev", conf.bridge]);
       }
     }
     if (!ok) commands.push(addrReplace(gw, conf.bridge));
   }
   // like the reference's ensureAddr: the MAC is set to itself once the address is in place
   if (pinMac && commands.length > 0) commands.push(["link", "set", conf.bridge, "address", pinMac]);
-  const out = await ipBatch(commands);
+  const out = await batchReport(commands);
   if (!out.ok) throw new Error(`failed to set bridge addr on ${conf.bridge}: ${out.error}`);
 }
 
@@ -375,7 +382,7 @@ async function setupContainerSide(
   ips: ResultIp[],
   routes: ResultRoute[],
 ): Promise<string> {
-  const commands: IpCommand[] = [];
+  const commands: string[][] = [];
   if (conf.ipam) {
     writeSysctl(`net/ipv6/conf/${ifname}/accept_dad`, "0");
     writeSysctl(`net/ipv4/conf/${ifname}/arp_notify`, "1");
@@ -411,12 +418,12 @@ async function setupContainerSide(
     ]);
   }
   commands.push(["link", "show", "dev", ifname]);
-  const out = await ipBatch(commands);
+  const out = await batchReport(commands);
   if (!out.ok) {
     const what = out.failedAt !== undefined ? commands[out.failedAt].join(" ") : "ip -batch";
     throw new Error(`failed to configure ${ifname} in the container: \`ip ${what}\`: ${out.error}`);
   }
-  return (out.outputs.at(-1) as LinkJson[] | undefined)?.[0]?.address ?? "";
+  return parseLinks(out.shown.at(-1))[0]?.mac ?? "";
 }
 
 /** ip_forward=1 for each family that has a gateway on the bridge (not restored on DEL, like the reference). */
@@ -459,7 +466,7 @@ async function undoAdd(
     await teardownIpMasq(conf.network, ctx.containerId, masq).catch((e) => report("removing NAT rules", e));
   }
   if (veth.created && hostLink(veth.name)) {
-    await ipBatch([["link", "del", veth.name]]).catch((e) => report(`deleting ${veth.name}`, e));
+    await batchReport([["link", "del", veth.name]]).catch((e) => report(`deleting ${veth.name}`, e));
   }
   if (ipam && conf.ipam) {
     await delegate(conf.ipam.type, "DEL", ctx).catch((e) => report("releasing the address", e));
@@ -510,13 +517,12 @@ async function del(ctx: PluginContext): Promise<void> {
 
 /** Deletes the container's link (inside the namespace); returns its global addresses, undefined if absent. */
 async function deleteContainerLink(ifname: string): Promise<string[] | undefined> {
-  const out = await ipBatch([["addr", "show", "dev", ifname], ["link", "del", ifname]]);
+  const out = await batchReport([["addr", "show", "dev", ifname], ["link", "del", ifname]]);
   if (!out.ok) {
     if (isNoDevice(out.error)) return undefined;
     throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${out.error}`);
   }
-  const info = (out.outputs[0] as AddrJson[] | undefined)?.[0]?.addr_info ?? [];
-  return info.filter((a) => isGlobalUnicast(a.local)).map((a) => `${a.local}/${a.prefixlen}`);
+  return parseAddresses(out.shown[0]).filter((a) => isGlobalUnicast(a.local)).map((a) => a.cidr);
 }
 
 // ---------------------------------------------------------------------------------------------------
