@@ -3,7 +3,7 @@
  * processes (two `cnilab` commands, a lab and `cnilab clean`).
  *
  * - In process: a promise queue per container ID.
- * - Across processes: `flock(2)` on `<lockDir>/<containerID>.lock`, called through Bun's (or Deno's) FFI. The kernel
+ * - Across processes: `flock(2)` on `<lockDir>/<containerID>.lock`, called through lib/sys/flock.ts. The kernel
  *   drops a flock when its holder dies, so a `kill -9` never leaves a stale lock to detect or break (the
  *   weakness of O_EXCL lock files). The lock file is removed on release; a waiter that locked a file that
  *   was meanwhile unlinked notices (inode changed) and starts over, so two holders can never coexist.
@@ -12,39 +12,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-
-type FlockFn = (fd: number, op: number) => number;
-let flockFn: FlockFn | undefined;
-
-async function flock(): Promise<FlockFn> {
-  if (flockFn) return flockFn;
-  const deno = (globalThis as unknown as { Deno?: DenoFfi }).Deno;
-  if (deno?.dlopen) {
-    // Deno (CNILAB_RUNTIME=deno)
-    flockFn =
-      deno.dlopen("libc.so.6", { flock: { parameters: ["i32", "i32"], result: "i32" } }).symbols.flock;
-    return flockFn;
-  }
-  // a computed specifier keeps `deno check` from resolving the Bun-only module
-  const specifier = ["bun", "ffi"].join(":");
-  const ffi = await import(specifier) as {
-    dlopen(lib: string, symbols: Record<string, { args: string[]; returns: string }>): {
-      symbols: { flock: FlockFn };
-    };
-  };
-  flockFn = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } }).symbols.flock;
-  return flockFn;
-}
-
-interface DenoFfi {
-  dlopen(
-    lib: string,
-    symbols: Record<string, { parameters: string[]; result: string }>,
-  ): { symbols: { flock: FlockFn } };
-}
+import { flock, LOCK_EX, LOCK_NB } from "../sys/flock.ts";
 
 /**
  * Removes `lockDir` when empty (whoever created it: the last holder out turns off the light), and its parents
@@ -75,7 +43,6 @@ export interface LockOptions {
 }
 
 async function acquire(file: string, waitMs: number, created: string[]): Promise<number> {
-  const lock = await flock();
   const deadline = Date.now() + waitMs;
   let delay = 2;
   for (;;) {
@@ -89,7 +56,7 @@ async function acquire(file: string, waitMs: number, created: string[]): Promise
       if (top) created.push(top);
       continue;
     }
-    if (lock(fd, LOCK_EX | LOCK_NB) === 0) {
+    if (flock(fd, LOCK_EX | LOCK_NB) === 0) {
       // the previous holder may have unlinked the file between our open and our lock
       let same = false;
       try {

@@ -12,7 +12,6 @@
  * Go plugin takes.
  * @module
  */
-import { dlopen, FFIType } from "bun:ffi";
 import {
   closeSync,
   mkdirSync,
@@ -24,21 +23,14 @@ import {
   writeSync,
 } from "node:fs";
 import type { Attachment } from "../../cni/types.ts";
+import { flock, LOCK_EX, LOCK_UN } from "../../sys/flock.ts";
 import { formatIp, type Ip, parseIp } from "../../cni/ip.ts";
 
-const LOCK_EX = 2;
-const LOCK_UN = 8;
 const LINE_BREAK = "\r\n";
 const LAST_IP_PREFIX = "last_reserved_ip.";
 
-let flockFn: ((fd: number, op: number) => number) | undefined;
-
-function flock(fd: number, op: number): void {
-  if (!flockFn) {
-    const libc = dlopen("libc.so.6", { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
-    flockFn = (f, o) => libc.symbols.flock(f, o) as number;
-  }
-  if (flockFn(fd, op) !== 0) throw new Error(`flock(${op === LOCK_EX ? "LOCK_EX" : "LOCK_UN"}) failed`);
+function lock(fd: number, op: number): void {
+  if (flock(fd, op) !== 0) throw new Error(`flock(${op === LOCK_EX ? "LOCK_EX" : "LOCK_UN"}) failed`);
 }
 
 /** One reservation file: the address and who holds it. */
@@ -61,7 +53,7 @@ export class Store {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const fd = openSync(`${dir}/lock`, "a+", 0o600);
     try {
-      flock(fd, LOCK_EX);
+      lock(fd, LOCK_EX);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -72,7 +64,7 @@ export class Store {
   /** Releases the lock. */
   close(): void {
     try {
-      flock(this.lockFd, LOCK_UN);
+      lock(this.lockFd, LOCK_UN);
     } finally {
       closeSync(this.lockFd);
     }
