@@ -840,7 +840,7 @@ export async function runChecks(ex: Exercise): Promise<CheckResult[]> {
         name: spec.name ? ctx.sub(spec.name) : `${kind} ${ctx.sub(String(spec[kind]))}`,
         command: "-",
         status: "skip",
-        actual: `skipped: needs ${missing.map((m) => `\${${m}}`).join(", ")} from an earlier check`,
+        actual: `skipped until an earlier check passes (the one that finds ${missing.join(", ")})`,
       });
       continue;
     }
