@@ -3,7 +3,7 @@
  * (results and files compared), and both on ONE data directory at the same time (shared format and lock).
  */
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import {
   cnilab,
   COMMON_VERSIONS,
@@ -302,15 +302,23 @@ describe("host-local: one data directory shared with the reference", () => {
     const d = dataDir();
     const config = hl(d, DUAL);
     expect((await runPlugin(cnilab("host-local"), inv("ADD", config, "first"))).code).toBe(0);
-    // util-linux flock(1) takes the same kernel lock as Go's syscall.Flock
-    const holder = Bun.spawn(["flock", "--exclusive", `${d}/${NET}/lock`, "sleep", "0.6"]);
+    // util-linux flock(1) takes the same kernel lock as Go's syscall.Flock; the holder writes `released`
+    // just before it lets go, so an ADD that really waited for the lock finds the file when it returns
+    const released = `${d}/released`;
+    const holder = Bun.spawn([
+      "flock",
+      "--exclusive",
+      `${d}/${NET}/lock`,
+      "sh",
+      "-c",
+      `sleep 0.6; touch ${released}`,
+    ]);
     try {
       await Bun.sleep(100);
-      const started = performance.now();
+      expect(existsSync(released)).toBe(false);
       const r = await runPlugin(cnilab("host-local"), inv("ADD", config, "second"));
-      const waited = performance.now() - started;
       expect(r.code).toBe(0);
-      expect(waited).toBeGreaterThan(300); // blocked until the holder let go
+      expect(existsSync(released)).toBe(true); // blocked until the holder let go
     } finally {
       holder.kill();
       await holder.exited;
