@@ -1,12 +1,12 @@
-// kill -9 of a running lab at every step, then `cnilab clean` (or the next run's automatic clean-up):
+// kill -9 of a running lab (every lab, at every step), then `cnilab clean` (or the next run's automatic clean-up):
 // the host must be exactly as it was before the lab started.
 import { describe, expect, test } from "bun:test";
-import { findLab } from "../labs/mod.ts";
+import { LABS } from "../labs/mod.ts";
 import { cli, CNILAB, hostSnapshot } from "./helpers.ts";
 
 /** Starts the lab and kills it with SIGKILL as soon as step `step` begins (plus a few ms). */
-async function killAtStep(step: number, delayMs: number): Promise<string> {
-  const proc = Bun.spawn([CNILAB, "run", "2.5"], { env: { ...process.env, NO_COLOR: "1" }, stdout: "pipe" });
+async function killAtStep(step: number, delayMs: number, lab = "2.5"): Promise<string> {
+  const proc = Bun.spawn([CNILAB, "run", lab], { env: { ...process.env, NO_COLOR: "1" }, stdout: "pipe" });
   const reader = proc.stdout.getReader();
   let out = "";
   while (!out.includes(`▸ Step ${step} ·`)) {
@@ -20,17 +20,18 @@ async function killAtStep(step: number, delayMs: number): Promise<string> {
   return out;
 }
 
-describe("kill -9 at any step", () => {
-  const steps = findLab("2.5")!.steps;
-  for (let step = 1; step <= steps; step++) {
-    test(`killed in step ${step}: cnilab clean restores the host`, async () => {
-      const before = await hostSnapshot();
-      const out = await killAtStep(step, (step * 7) % 20);
-      expect(out).toContain(`▸ Step ${step} ·`);
-      const r = await cli(["clean"]);
-      expect(r.code).toBe(0);
-      expect(await hostSnapshot()).toEqual(before);
-    });
+describe("kill -9 at any step, of every lab", () => {
+  for (const lab of LABS) {
+    for (let step = 1; step <= lab.steps; step++) {
+      test(`${lab.section}: killed in step ${step}, cnilab clean restores the host`, async () => {
+        const before = await hostSnapshot();
+        const out = await killAtStep(step, (step * 7) % 20, lab.section);
+        expect(out).toContain(`▸ Step ${step} ·`);
+        const r = await cli(["clean"]);
+        expect(r.code).toBe(0);
+        expect(await hostSnapshot()).toEqual(before);
+      });
+    }
   }
 
   test("the next run cleans up after a killed one by itself and says what it removed", async () => {
