@@ -238,16 +238,17 @@ export async function runPodSandbox(
   const network = choice.setup ?? networkFromDescription(state.network);
   const started = performance.now();
   try {
-    // replayed last on release: removes the shared leftovers (default bridge, IPAM dir, state dir) once unused
+    // replayed last on release: removes the shared leftovers (default bridge, IPAM dir, state dir) once unused,
+    // and a state file's temporary twin when a kill -9 fell between its write and its rename
     await owner.record({
       kind: "undo",
       what: "tidy cnilab's shared pod state",
       argv: [
         "sh",
         "-c",
-        `${
-          state.network.defaultConf ? defaultNetworkTidyScript() + "\n" : ""
-        }rmdir ${SANDBOX_DIR} 2>/dev/null; exit 0`,
+        `${state.network.defaultConf ? defaultNetworkTidyScript() + "\n" : ""}rm -f ${
+          statePath(id)
+        }.tmp-*; rmdir ${SANDBOX_DIR} 2>/dev/null; exit 0`,
       ],
     });
     await owner.record({ kind: "path", path: claim });
