@@ -2,7 +2,15 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { batch, commands, link, netns } from "../lib/iproute2/mod.ts";
-import { cleanAll, Owner, processAlive, processStart, readSysctl, setSysctl } from "../lib/ownership/mod.ts";
+import {
+  cleanAll,
+  Owner,
+  processAlive,
+  processStart,
+  readSysctl,
+  setSysctl,
+  STATE_DIR,
+} from "../lib/ownership/mod.ts";
 import { run, spawnDetached } from "../lib/shell/mod.ts";
 import { hex } from "./helpers.ts";
 
@@ -65,6 +73,23 @@ describe("cnilab clean", () => {
         await run(["ip", "link", "del", l], { check: false });
       }
       rmSync(decoys.dir, { recursive: true, force: true });
+    }
+  });
+
+  test("clean removes the empty directories a killed run left under /run/cnilab, and keeps the others", async () => {
+    const empty = `${STATE_DIR}/tempty-${hex(4)}`;
+    const kept = `${STATE_DIR}/tkept-${hex(4)}`;
+    mkdirSync(empty, { recursive: true });
+    mkdirSync(kept, { recursive: true });
+    writeFileSync(`${kept}/something`, "x");
+    try {
+      await cleanAll();
+      expect(existsSync(empty)).toBe(false);
+      expect(existsSync(`${kept}/something`)).toBe(true);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+      rmSync(kept, { recursive: true, force: true });
+      await cleanAll();
     }
   });
 

@@ -499,13 +499,18 @@ export async function cleanAll(opts: { includeLive?: boolean } = {}): Promise<st
       }
     }
   }
-  tidyStateDir();
+  tidyStateDir({ allEmpty: true });
   return [...new Set(removed)];
 }
 
 /** Removes cnilab's state directories once they are empty, so /run is left as cnilab found it. */
-export function tidyStateDir(): void {
-  for (const dir of [OWNERS_DIR, SYSCTL_DIR, STATE_DIR]) {
+export function tidyStateDir(opts: { allEmpty?: boolean } = {}): void {
+  // `cnilab clean` also takes the empty directories other parts keep under /run/cnilab (sandboxes, …): a
+  // kill -9 can fall between creating one and recording the first thing in it
+  const extra = opts.allEmpty && existsSync(STATE_DIR)
+    ? readdirSync(STATE_DIR).map((d) => `${STATE_DIR}/${d}`).filter(isDir)
+    : [];
+  for (const dir of [...extra, OWNERS_DIR, SYSCTL_DIR, STATE_DIR]) {
     try {
       rmdirSync(dir);
     } catch {
