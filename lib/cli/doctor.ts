@@ -10,6 +10,7 @@ import { batch, commands, link, netns } from "../iproute2/mod.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run, which } from "../shell/mod.ts";
 import { type Command, Exit } from "./command.ts";
+import { PLUGIN_DIR, PLUGINS, REPO_ROOT } from "../../labs/support.ts";
 import { effectiveCaps, LAB_TOOLS } from "./env.ts";
 
 interface Finding {
@@ -126,6 +127,13 @@ Exit codes: 0 ready, 2 something is missing.`,
       fix: ipt === "not found"
         ? "apt-get install -y iptables"
         : "update-alternatives --set iptables /usr/sbin/iptables-nft",
+    });
+    const built = PLUGINS.every((p) => existsSync(`${PLUGIN_DIR}/${p}`));
+    findings.push({
+      check: "cnilab's CNI plugins (labs 2.1-2.4)",
+      ok: built,
+      detail: built ? `${PLUGINS.join(", ")} in ${PLUGIN_DIR}` : `not built in ${PLUGIN_DIR}`,
+      fix: `npm run build (in ${REPO_ROOT})`,
     });
     const ref = existsSync("/usr/lib/cni/bridge") && existsSync("/usr/lib/cni/host-local");
     findings.push({
