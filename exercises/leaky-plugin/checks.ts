@@ -14,6 +14,17 @@ function reservations(dir: string): string[] {
 }
 
 /** The checks this exercise's checks.yaml names. */
+/** A check that failed because the command it ran exited non-zero: its last words are the actual value. */
+function commandFailed(
+  name: string,
+  command: string,
+  r: { code: number; stdout: string; stderr: string },
+  expected: string,
+): CheckResult {
+  const said = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-2).join(" / ");
+  return { name, command, status: "fail", expected, actual: `exit ${r.code}: ${said}` };
+}
+
 export const checks = {
   async releaseOnDel(ctx: CheckContext): Promise<CheckResult[]> {
     const work = ctx.vars.WORK;
@@ -30,13 +41,12 @@ export const checks = {
       const addCmd = `${envText} cnilab cni add ex-leak ${path}`;
       if (add.code !== 0) {
         out.push({
-          name: "CNI ADD through the runtime gives the pod an address",
-          command: addCmd,
-          status: "fail",
-          expected: "exit 0 and a result",
-          actual: `exit ${add.code}: ${
-            (add.stderr.trim() || add.stdout.trim()).split("\n").slice(-2).join(" / ")
-          }`,
+          ...commandFailed(
+            "CNI ADD through the runtime gives the pod an address",
+            addCmd,
+            add,
+            "exit 0 and a result",
+          ),
           hint: "is the range full of leaked reservations?",
         });
         return out;
@@ -62,15 +72,7 @@ export const checks = {
       const del = await run([ctx.vars.CNILAB, "cni", "del", "ex-leak", path], { env, check: false });
       const delCmd = `${envText} cnilab cni del ex-leak ${path}`;
       if (del.code !== 0) {
-        out.push({
-          name: "CNI DEL through the runtime succeeds",
-          command: delCmd,
-          status: "fail",
-          expected: "exit 0",
-          actual: `exit ${del.code}: ${
-            (del.stderr.trim() || del.stdout.trim()).split("\n").slice(-2).join(" / ")
-          }`,
-        });
+        out.push(commandFailed("CNI DEL through the runtime succeeds", delCmd, del, "exit 0"));
         return out;
       }
       const left = reservations(dir).filter((f) => !before.has(f));
