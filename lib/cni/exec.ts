@@ -38,21 +38,24 @@ export function findPlugin(type: string, path: readonly string[]): string {
 }
 
 /**
- * Runs plugin `type` for `command` with `stdin` as its config. ADD resolves to its result (1.x shape); the
- * other commands to undefined. A failure rejects with the delegate's own CniError.
+ * Runs plugin `type` for `command` with `stdin` as its config (and `extraEnv` added to the environment).
+ * ADD resolves to its result (1.x shape); the other commands to undefined. A failure rejects with the
+ * delegate's own CniError.
  */
 export async function execPlugin(
   type: string,
   command: Exclude<CniCommand, "VERSION">,
   stdin: string,
   path: readonly string[],
+  extraEnv: Record<string, string> = {},
 ): Promise<Result | undefined> {
   const exe = findPlugin(type, path);
-  let r = await run([exe], { stdin, env: { CNI_COMMAND: command }, check: false });
+  const env = { ...extraEnv, CNI_COMMAND: command };
+  let r = await run([exe], { stdin, env, check: false });
   // like libcni: a plugin binary being written right now is "text file busy"; try again a few times
   for (let i = 0; i < 5 && r.code === 126 && /ETXTBSY|text file busy/i.test(r.stderr); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    r = await run([exe], { stdin, env: { CNI_COMMAND: command }, check: false });
+    r = await run([exe], { stdin, env, check: false });
   }
   if (r.code !== 0) {
     const e = CniError.parse(r.stdout);

@@ -184,3 +184,14 @@ export function ipEquals(a: Ip | undefined, b: Ip | undefined): boolean {
 export function compareIp(a: Ip, b: Ip): number {
   return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }
+
+/**
+ * True for an IPv4-mapped IPv6 address or prefix in text (`::ffff:10.0.0.1`, `::ffff:10.253.1.0/120`).
+ * Go reads them as IPv4 addresses with a 16-byte mask; the plugins refuse them (neither family is meant).
+ */
+export function isV4Mapped(text: string): boolean {
+  const addr = text.split("/")[0];
+  if (!addr.includes(":")) return false;
+  const v = parseV6(addr);
+  return v !== undefined && v >> 32n === 0xffffn;
+}

@@ -12,9 +12,11 @@
  */
 import process from "node:process";
 import { CniError, ErrorCode } from "./errors.ts";
+import { isObject, optBool, optObject, optStr, optStrList } from "./fields.ts";
+import { inspectNetns } from "./netns.ts";
 import type { Attachment, CniCommand, CniVersion, PluginConfig, Result } from "./types.ts";
 import { SUPPORTED_VERSIONS } from "./types.ts";
-import { convertResult, isSupported, LATEST, negotiate, parseResult } from "./version.ts";
+import { convertResult, isSupported, LATEST, negotiate, parseDns, parseResult } from "./version.ts";
 
 /** The commands that reach a handler (VERSION is answered by the skeleton itself). */
 export type HandlerCommand = Exclude<CniCommand, "VERSION">;
@@ -43,6 +45,18 @@ export interface PluginContext {
   stdin: string;
   /** GC only: the attachments the runtime still uses (`cni.dev/valid-attachments` or `cni.dev/attachments`). */
   validAttachments: Attachment[];
+  /**
+   * For a plugin that works inside CNI_NETNS ({@link PluginHandlers.sandbox}): "present" when CNI_NETNS is
+   * a network namespace other than the plugin's own; "gone" (DEL only) when it is empty, missing or a stale
+   * path that is no namespace (a plain file, a directory). "unchecked" for other plugins and commands.
+   */
+  sandbox: "present" | "gone" | "unchecked";
+  /**
+   * The plugins that delegated to this one, outermost first (cnilab's bridge sets CNILAB_DELEGATED_BY when
+   * it runs its IPAM plugin; the variable passes through any plugin in between, as CNI's exec keeps the
+   * environment). A plugin that finds its own name here was reached in a loop.
+   */
+  delegatedBy: string[];
 }
 
 /** The handlers a plugin implements. ADD returns a result in the 1.x shape; the others return nothing. */
@@ -56,6 +70,11 @@ export interface PluginHandlers {
   gc?(ctx: PluginContext): Promise<void> | void;
   /** CNI_ARGS keys the plugin understands (e.g. `IP`, `MAC`); others need IgnoreUnknown=1. */
   cniArgs?: readonly string[];
+  /**
+   * The plugin works inside CNI_NETNS: the skeleton checks it for ADD, CHECK and DEL before the handler runs
+   * (see {@link checkSandbox}).
+   */
+  sandbox?: boolean;
 }
 
 const COMMANDS: readonly CniCommand[] = ["ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION"];
@@ -106,8 +125,8 @@ export function validateIfname(name: string): void {
     fail("interface name is too long", `${JSON.stringify(name)}: interface names are at most 15 bytes`);
   }
   if (name === "." || name === "..") fail("interface name is . or ..");
-  if (/[\/:\s]/.test(name)) {
-    fail("interface name contains / or : or whitespace characters", JSON.stringify(name));
+  if (/[\/:\s\x00-\x1f\x7f]/.test(name)) {
+    fail("interface name contains / or : or whitespace or control characters", JSON.stringify(name));
   }
 }
 
@@ -153,10 +172,6 @@ export function parseCniArgs(text: string, known: readonly string[] = []): CniAr
   return args;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** Parses stdin into a plugin config (structure and the fields every plugin shares; not the plugin's own). */
 export function parseConfig(stdin: string): PluginConfig {
   let raw: unknown;
@@ -175,27 +190,15 @@ export function parseConfig(stdin: string): PluginConfig {
       "error parsing the network config: it must be a JSON object",
     );
   }
-  const typeError = (field: string, want: string) => {
-    throw new CniError(
-      ErrorCode.DecodingFailure,
-      `error parsing the network config: "${field}" must be ${want}, got ${
-        JSON.stringify(raw[field as keyof typeof raw])
-      }`,
-    );
-  };
-  for (const field of ["cniVersion", "name", "type"]) {
-    if (raw[field] !== undefined && typeof raw[field] !== "string") typeError(field, "a string");
-  }
-  if (raw.cniVersions !== undefined) {
-    if (!Array.isArray(raw.cniVersions) || raw.cniVersions.some((v) => typeof v !== "string")) {
-      typeError("cniVersions", "a list of strings");
-    }
-  }
-  for (const field of ["ipam", "dns", "args", "runtimeConfig", "capabilities"]) {
-    if (raw[field] !== undefined && raw[field] !== null && !isObject(raw[field])) {
-      typeError(field, "an object");
-    }
-  }
+  for (const field of ["cniVersion", "name", "type"]) optStr(raw[field], field);
+  optStrList(raw.cniVersions, "cniVersions");
+  for (const field of ["ipam", "args", "runtimeConfig"]) optObject(raw[field], field);
+  const caps = optObject(raw.capabilities, "capabilities");
+  for (const [k, v] of Object.entries(caps ?? {})) optBool(v, `capabilities.${k}`);
+  const ipam = optObject(raw.ipam, "ipam");
+  if (ipam) optStr(ipam.type, "ipam.type");
+  if (isObject(raw.args)) optObject(raw.args.cni, "args.cni");
+  if (raw.dns !== undefined && raw.dns !== null) raw.dns = parseDns(raw.dns);
   if (raw.prevResult !== undefined && raw.prevResult !== null) {
     raw.prevResult = parseResult(raw.prevResult);
   }
@@ -229,6 +232,7 @@ export function readContext(
   env: Record<string, string | undefined>,
   stdin: string,
   known: readonly string[] = [],
+  sandbox = false,
 ): PluginContext {
   const missing = REQUIRED[command].filter((k) =>
     env[k] === undefined || (k !== "CNI_NETNS" && env[k] === "")
@@ -253,14 +257,6 @@ export function readContext(
       `CHECK needs "cniVersion" 0.4.0 or later`,
     );
   }
-  if (command === "CHECK" && (version === "0.3.0" || version === "0.3.1")) {
-    // CHECK arrived with spec 0.4.0
-    throw new CniError(
-      ErrorCode.IncompatibleVersion,
-      "config version does not allow CHECK",
-      `CHECK needs "cniVersion" 0.4.0 or later`,
-    );
-  }
   if ((command === "GC" || command === "STATUS") && version !== "1.1.0") {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
@@ -268,18 +264,55 @@ export function readContext(
       `${command} needs "cniVersion": "1.1.0"`,
     );
   }
+  const args = perContainer ? parseCniArgs(env.CNI_ARGS ?? "", known) : {};
+  const netns = perContainer ? env.CNI_NETNS ?? "" : "";
   return {
     command,
     containerId,
-    netns: perContainer ? env.CNI_NETNS ?? "" : "",
+    netns,
     ifname,
-    args: perContainer ? parseCniArgs(env.CNI_ARGS ?? "", known) : {},
+    args,
     path: (env.CNI_PATH ?? "").split(":").filter(Boolean),
     config,
     version,
     stdin,
     validAttachments: command === "GC" ? validAttachments(config) : [],
+    sandbox: sandbox && perContainer ? checkSandbox(command, netns) : "unchecked",
+    delegatedBy: (env.CNILAB_DELEGATED_BY ?? "").split(",").filter(Boolean),
   };
+}
+
+/**
+ * Checks CNI_NETNS for a plugin that works inside it. ADD and CHECK need a network namespace; DEL also
+ * accepts an empty, missing or stale path (the sandbox is gone: the plugin releases what lives outside it).
+ * Refused with code 4 for every command: the plugin's own network namespace (the host's: a runtime never
+ * means it, and acting on it would configure or tear down the host's links) and a namespace of another type.
+ */
+export function checkSandbox(command: HandlerCommand, netns: string): "present" | "gone" {
+  const fail = (why: string): never => {
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `CNI_NETNS ${JSON.stringify(netns)} ${why}`,
+      "pass the path of the container's network namespace, e.g. /var/run/netns/NAME or /proc/PID/ns/net",
+    );
+  };
+  if (netns === "") {
+    if (command === "DEL") return "gone";
+    fail("is empty");
+  }
+  const ns = inspectNetns(netns);
+  switch (ns.kind) {
+    case "netns":
+      return "present";
+    case "self":
+      return fail("is the plugin's own network namespace (the host's), not a container's: refusing to touch it");
+    case "other-type":
+      return fail(`is a ${ns.type} namespace, not a network namespace`);
+    case "missing":
+      return command === "DEL" ? "gone" : fail("does not exist");
+    case "not-a-namespace":
+      return command === "DEL" ? "gone" : fail(`is not a network namespace (it is ${ns.what})`);
+  }
 }
 
 /** Turns anything thrown into a CniError (999 for the unexpected, as the reference plugins do). */
@@ -341,7 +374,7 @@ export async function invoke(
     } catch {
       // reported by parseConfig
     }
-    const ctx = readContext(command as HandlerCommand, env, stdin, handlers.cniArgs);
+    const ctx = readContext(command as HandlerCommand, env, stdin, handlers.cniArgs, handlers.sandbox);
     version = ctx.version;
     switch (ctx.command) {
       case "ADD": {

@@ -7,6 +7,8 @@
  * @module
  */
 import { CniError, ErrorCode } from "./errors.ts";
+import { isObject, list, optInt as optNum, optStr, optStrList as strList, shown, str } from "./fields.ts";
+import { parseCidr, parseIp } from "./ip.ts";
 import {
   type CniVersion,
   type Dns,
@@ -111,40 +113,25 @@ function bad(what: string): never {
   throw new CniError(ErrorCode.DecodingFailure, what);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** An address with a prefix length (`10.0.0.2/24`), checked: an IPAM result feeds `ip` and iptables. */
+function cidrText(v: unknown, where: string): string {
+  const text = str(v, where);
+  if (!parseCidr(text)) bad(`${where} must be an address with a prefix length, got ${shown(text)}`);
+  return text;
 }
 
-function str(v: unknown, where: string): string {
-  if (typeof v !== "string") bad(`${where} must be a string`);
-  return v;
-}
-
-function optStr(v: unknown, where: string): string | undefined {
-  return v === undefined || v === null ? undefined : str(v, where);
-}
-
-function optNum(v: unknown, where: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v)) bad(`${where} must be an integer`);
-  return v;
-}
-
-function list(v: unknown, where: string): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) bad(`${where} must be a list`);
-  return v;
-}
-
-function strList(v: unknown, where: string): string[] | undefined {
-  if (v === undefined || v === null) return undefined;
-  return list(v, where).map((s, i) => str(s, `${where}[${i}]`));
+/** An address (`10.0.0.1`), checked. */
+function ipText(v: unknown, where: string): string | undefined {
+  const text = optStr(v, where);
+  if (text === undefined || text === "") return undefined;
+  if (!parseIp(text)) bad(`${where} must be an IP address, got ${shown(text)}`);
+  return text;
 }
 
 /** Parses a `dns` object (config or result). */
 export function parseDns(v: unknown, where = "dns"): Dns | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) bad(`${where} must be an object`);
+  if (!isObject(v)) bad(`${where} must be an object, got ${shown(v)}`);
   const dns: Dns = {};
   const nameservers = strList(v.nameservers, `${where}.nameservers`);
   const domain = optStr(v.domain, `${where}.domain`);
@@ -158,9 +145,9 @@ export function parseDns(v: unknown, where = "dns"): Dns | undefined {
 }
 
 function parseRoute(v: unknown, where: string): ResultRoute {
-  if (!isObject(v)) bad(`${where} must be an object`);
-  const r: ResultRoute = { dst: str(v.dst, `${where}.dst`) };
-  const gw = optStr(v.gw, `${where}.gw`);
+  if (!isObject(v)) bad(`${where} must be an object, got ${shown(v)}`);
+  const r: ResultRoute = { dst: cidrText(v.dst, `${where}.dst`) };
+  const gw = ipText(v.gw, `${where}.gw`);
   if (gw) r.gw = gw;
   for (const k of ["mtu", "advmss", "priority", "table", "scope"] as const) {
     const n = optNum(v[k], `${where}.${k}`);
@@ -175,9 +162,9 @@ function parseV02(v: Record<string, unknown>): Result {
   for (const key of ["ip4", "ip6"] as const) {
     const ipc = v[key];
     if (ipc === undefined || ipc === null) continue;
-    if (!isObject(ipc)) bad(`${key} must be an object`);
-    const ip: ResultIp = { address: str(ipc.ip, `${key}.ip`) };
-    const gw = optStr(ipc.gateway, `${key}.gateway`);
+    if (!isObject(ipc)) bad(`${key} must be an object, got ${shown(ipc)}`);
+    const ip: ResultIp = { address: cidrText(ipc.ip, `${key}.ip`) };
+    const gw = ipText(ipc.gateway, `${key}.gateway`);
     if (gw) ip.gateway = gw;
     out.ips!.push(ip);
     out.routes!.push(
@@ -205,14 +192,14 @@ export function parseResult(v: unknown, label = "prevResult"): Result {
 }
 
 function parseAnyResult(v: unknown): Result {
-  if (!isObject(v)) bad("it must be a JSON object");
+  if (!isObject(v)) bad(`it must be a JSON object, got ${shown(v)}`);
   const version = optStr(v.cniVersion, "cniVersion") ?? "0.2.0";
   if (compareVersions(version, "0.3.0") < 0) return { ...parseV02(v), cniVersion: version };
   const out: Result = { cniVersion: version };
   if (v.interfaces !== undefined && v.interfaces !== null) {
     out.interfaces = list(v.interfaces, "interfaces").map((i, n): ResultInterface => {
       const where = `interfaces[${n}]`;
-      if (!isObject(i)) bad(`${where} must be an object`);
+      if (!isObject(i)) bad(`${where} must be an object, got ${shown(i)}`);
       const c: ResultInterface = { name: str(i.name, `${where}.name`) };
       const mac = optStr(i.mac, `${where}.mac`);
       const mtu = optNum(i.mtu, `${where}.mtu`);
@@ -230,9 +217,9 @@ function parseAnyResult(v: unknown): Result {
   if (v.ips !== undefined && v.ips !== null) {
     out.ips = list(v.ips, "ips").map((ip, n): ResultIp => {
       const where = `ips[${n}]`;
-      if (!isObject(ip)) bad(`${where} must be an object`);
-      const c: ResultIp = { address: str(ip.address, `${where}.address`) };
-      const gateway = optStr(ip.gateway, `${where}.gateway`);
+      if (!isObject(ip)) bad(`${where} must be an object, got ${shown(ip)}`);
+      const c: ResultIp = { address: cidrText(ip.address, `${where}.address`) };
+      const gateway = ipText(ip.gateway, `${where}.gateway`);
       const iface = optNum(ip.interface, `${where}.interface`);
       if (gateway) c.gateway = gateway;
       if (iface !== undefined) c.interface = iface;

@@ -4,6 +4,7 @@
  * @module
  */
 import { CniError, ErrorCode } from "../../cni/errors.ts";
+import { isObject, list, optBool, optInt, optObject, optStr } from "../../cni/fields.ts";
 import type { Dns, IpamConfig, PluginConfig } from "../../cni/types.ts";
 import type { PluginContext } from "../plugin.ts";
 
@@ -32,16 +33,35 @@ export interface BridgeConf {
   dns?: Dns;
 }
 
-/** Reference bridge fields cnilab does not implement (set to something other than their default → code 2). */
-const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
-  vlan: (v) => v !== 0,
-  vlanTrunk: (v) => Array.isArray(v) && v.length > 0,
-  preserveDefaultVlan: (v) => v === false,
-  macspoofchk: (v) => v === true,
-  enabledad: (v) => v === true,
-  disableContainerInterface: (v) => v === true,
-  portIsolation: (v) => v === true,
+/**
+ * Reference bridge fields cnilab does not implement: read with their type (wrong type → code 6), set to
+ * something other than their default → code 2.
+ */
+const UNSUPPORTED: Record<string, (v: unknown, where: string) => boolean> = {
+  vlan: (v, where) => (optInt(v, where) ?? 0) !== 0,
+  vlanTrunk: (v, where) => list(v, where).length > 0,
+  preserveDefaultVlan: (v, where) => optBool(v, where) === false,
+  macspoofchk: (v, where) => optBool(v, where) === true,
+  enabledad: (v, where) => optBool(v, where) === true,
+  disableContainerInterface: (v, where) => optBool(v, where) === true,
+  portIsolation: (v, where) => optBool(v, where) === true,
 };
+
+/**
+ * A link name as the kernel takes it (1-15 bytes) and as it may safely reach an `ip` command line or a
+ * sysfs path: no `/`, `:`, whitespace, NUL or other control characters, not `.` or `..` (code 7).
+ */
+export function checkLinkName(name: string, where: string): void {
+  if (
+    name === "" || new TextEncoder().encode(name).length > 15 || /[\/:\s\x00-\x1f\x7f]/.test(name) ||
+    name === "." || name === ".."
+  ) {
+    invalid(
+      `invalid ${where} ${JSON.stringify(name)}`,
+      "link names are 1-15 bytes without / : spaces or control characters, and not . or ..",
+    );
+  }
+}
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -50,16 +70,11 @@ function invalid(msg: string, details = ""): never {
 }
 
 function bool(raw: PluginConfig, key: string): boolean {
-  const v = raw[key];
-  if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") {
-    invalid(`failed to load netconf: "${key}" must be true or false`, `got ${JSON.stringify(v)}`);
-  }
-  return v;
+  return optBool(raw[key], key) ?? false;
 }
 
 function macFrom(where: string, v: unknown): string | undefined {
-  if (v === undefined || v === null || v === "") return undefined;
+  if (optStr(v, where) === undefined || v === "") return undefined;
   if (typeof v !== "string" || !MAC_RE.test(v)) {
     invalid(
       `invalid MAC address in ${where}: ${JSON.stringify(v)}`,
@@ -75,7 +90,7 @@ function macFrom(where: string, v: unknown): string | undefined {
 export function loadConf(ctx: PluginContext): BridgeConf {
   const raw = ctx.config;
   for (const [key, isSet] of Object.entries(UNSUPPORTED)) {
-    if (raw[key] !== undefined && raw[key] !== null && isSet(raw[key])) {
+    if (raw[key] !== undefined && raw[key] !== null && isSet(raw[key], key)) {
       throw new CniError(
         ErrorCode.UnsupportedField,
         `cnilab-bridge does not support "${key}"`,
@@ -83,21 +98,10 @@ export function loadConf(ctx: PluginContext): BridgeConf {
       );
     }
   }
-  const bridge = raw.bridge ?? "cni0";
-  if (typeof bridge !== "string" || bridge === "") {
-    invalid(`failed to load netconf: "bridge" must be a link name`);
-  }
-  if (
-    new TextEncoder().encode(bridge).length > 15 || /[\/:\s]/.test(bridge) || bridge === "." ||
-    bridge === ".."
-  ) {
-    invalid(
-      `invalid bridge name ${JSON.stringify(bridge)}`,
-      "link names are 1-15 bytes without / : or spaces",
-    );
-  }
-  const mtu = raw.mtu ?? 0;
-  if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < 0 || mtu > 65535) {
+  const bridge = optStr(raw.bridge, "bridge") ?? "cni0";
+  checkLinkName(bridge, "bridge name");
+  const mtu = optInt(raw.mtu, "mtu") ?? 0;
+  if (mtu < 0 || mtu > 65535) {
     invalid(
       `failed to load netconf: "mtu" must be an integer between 68 and 65535`,
       `got ${JSON.stringify(mtu)}`,
@@ -117,10 +121,11 @@ export function loadConf(ctx: PluginContext): BridgeConf {
     promiscMode: bool(raw, "promiscMode"),
   };
   // the later source wins, as in the reference: CNI_ARGS MAC < args.cni.mac < runtimeConfig.mac
-  const argsCni = (raw.args as { cni?: { mac?: unknown } } | undefined)?.cni;
+  const argsCni = isObject(raw.args) ? optObject(raw.args.cni, "args.cni") : undefined;
   conf.mac = macFrom("runtimeConfig.mac", raw.runtimeConfig?.mac) ?? macFrom("args.cni.mac", argsCni?.mac) ??
     macFrom("CNI_ARGS MAC", ctx.args.MAC);
-  if (raw.ipam && typeof raw.ipam.type === "string" && raw.ipam.type !== "") conf.ipam = raw.ipam;
+  // the skeleton checked the types of ipam and ipam.type; an empty type is a layer-2 attachment (reference)
+  if (raw.ipam && optStr(raw.ipam.type, "ipam.type")) conf.ipam = raw.ipam;
   const dns = raw.dns;
   if (
     dns &&

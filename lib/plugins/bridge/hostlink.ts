@@ -37,6 +37,8 @@ function read(name: string, file: string): string {
 
 /** Reads a host link; undefined when there is none of that name. */
 export function hostLink(name: string): HostLink | undefined {
+  // names come from configs and prevResults: never let one walk out of /sys/class/net
+  if (!/^[^\/\s:\x00-\x1f]{1,15}$/.test(name) || name === "." || name === "..") return undefined;
   try {
     if (!statSync(`/sys/class/net/${name}`).isDirectory()) return undefined;
   } catch {

@@ -25,6 +25,7 @@ import {
   type Family,
   formatIp,
   ipEquals,
+  isV4Mapped,
   networkOf,
   offset,
   parseCidr,
@@ -42,7 +43,7 @@ import {
 } from "../../iproute2/mod.ts";
 import type { PluginContext, PluginDefinition } from "../plugin.ts";
 import { type BridgeConf, loadConf } from "./config.ts";
-import { delegate } from "./delegate.ts";
+import { delegate, refuseIpamLoop } from "./delegate.ts";
 import { hostLink, NET_ADDR_SET } from "./hostlink.ts";
 import { gcIpMasq, setupIpMasq, teardownIpMasq } from "./ipmasq.ts";
 import { linkExistsHere, NetnsError, type NetnsHandle, openNetns, readSysctl, writeSysctl } from "./netns.ts";
@@ -96,9 +97,16 @@ interface BridgeGateway {
   cidr: string;
 }
 
+/** The bridge's config, with a looping `ipam.type` refused (code 7) before anything is done. */
+async function loadChecked(ctx: PluginContext): Promise<BridgeConf> {
+  const conf = loadConf(ctx);
+  if (conf.ipam || ctx.delegatedBy.length > 0) await refuseIpamLoop(conf.ipam?.type ?? "", ctx);
+  return conf;
+}
+
 async function add(ctx: PluginContext): Promise<Result> {
   phase("ADD: config parsed by the skeleton");
-  const conf = loadConf(ctx);
+  const conf = await loadChecked(ctx);
   if (conf.hairpinMode && conf.promiscMode) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
@@ -203,6 +211,7 @@ function planAddresses(conf: BridgeConf, ipam: Result | undefined) {
   const gateways: BridgeGateway[] = [];
   if (!ipam) return { ips, routes, gateways };
   if (!ipam.ips || ipam.ips.length === 0) throw new Error("IPAM plugin returned missing IP config");
+  refuseMapped(ipam);
   const defaultFound = { 4: false, 6: false };
   for (const ip of ipam.ips) {
     const net = parseCidr(ip.address);
@@ -227,7 +236,38 @@ function planAddresses(conf: BridgeConf, ipam: Result | undefined) {
     }
     if (conf.isGateway && gateway) gateways.push({ family: net.ip.family, cidr: `${gateway}/${net.prefix}` });
   }
+  // A bridge holds ONE IPv4 gateway (the reference's ensureAddr refuses a second IPv4 address on it): with two
+  // IPv4 range sets the first ADD would put both on a new bridge and every later ADD fail. Refused at once.
+  const v4 = new Set(gateways.filter((g) => g.family === 4).map((g) => g.cidr));
+  if (v4.size > 1) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `isGateway with more than one IPv4 address per container (${[...v4].join(", ")}) is not supported`,
+      "a bridge takes one IPv4 gateway: use one IPv4 range set (several ranges in it are fine) or another bridge",
+    );
+  }
   return { ips, routes, gateways };
+}
+
+/**
+ * IPv4-mapped IPv6 addresses (`::ffff:10.253.1.5/120`) in an IPAM result are refused (code 7): Go reads
+ * them as IPv4 with a 16-byte mask, the kernel as IPv6, and an IPv6 gateway on the bridge would turn on
+ * IPv6 forwarding for what was meant as an IPv4 network. (parseResult already checked the syntax.)
+ */
+function refuseMapped(ipam: Result): void {
+  const texts = [
+    ...(ipam.ips ?? []).flatMap((ip) => [["address", ip.address], ["gateway", ip.gateway ?? ""]]),
+    ...(ipam.routes ?? []).flatMap((r) => [["route", r.dst], ["route gateway", r.gw ?? ""]]),
+  ];
+  for (const [what, text] of texts) {
+    if (isV4Mapped(text)) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `IPAM returned an IPv4-mapped IPv6 ${what} ${JSON.stringify(text)}`,
+        "use an IPv4 subnet (10.0.0.0/24) or a real IPv6 one (fd00::/64) in the IPAM config",
+      );
+    }
+  }
 }
 
 function isDefaultDst(dst: string, family: Family): boolean {
@@ -480,39 +520,46 @@ async function undoAdd(
  * DEL: delete CNI_IFNAME in the container (its host peer goes with it), release the address, remove the NAT
  * rules. Everything already gone is success: an empty CNI_NETNS, a netns that no longer exists, a missing
  * link. The bridge is never deleted.
+ *
+ * When the sandbox is gone (the skeleton found CNI_NETNS empty, missing, or a stale path such as the plain
+ * file or directory left after `ip netns del`), everything that lives OUTSIDE the namespace is still
+ * released: the reservation, the NAT rules (found by chain name), and the host end of the veth pair if it
+ * outlived the path (a process still holding the namespace keeps the pair alive) — found through
+ * prevResult, and only a `veth<8 hex>` port of this bridge.
  */
 async function del(ctx: PluginContext): Promise<void> {
   phase("DEL: config parsed by the skeleton");
-  const conf = loadConf(ctx);
+  const conf = await loadChecked(ctx);
   // the attachment's addresses, for its NAT rules: from the link we delete, else from prevResult
   let addresses = ctx.config.prevResult?.ips?.map((ip) => ip.address);
-  if (ctx.netns !== "") {
-    let ns: NetnsHandle | undefined;
+  if (ctx.sandbox === "present") {
+    const ns = await enterNetns(ctx.netns);
     try {
-      ns = await openNetns(ctx.netns);
-    } catch (e) {
-      // a namespace that is gone means its links are gone; anything else (not a netns) is an error
-      if (!(e instanceof NetnsError && e.missing)) {
-        throw new CniError(
-          ErrorCode.InvalidEnvironment,
-          (e as Error).message,
-          "CNI_NETNS must name a network namespace",
-        );
-      }
+      const onLink = await ns.run(() => deleteContainerLink(ctx.ifname));
+      if (onLink && onLink.length > 0) addresses = onLink;
+    } finally {
+      ns.close();
     }
-    if (ns) {
-      try {
-        const onLink = await ns.run(() => deleteContainerLink(ctx.ifname));
-        if (onLink && onLink.length > 0) addresses = onLink;
-      } finally {
-        ns.close();
-      }
-    }
+  } else {
+    await deleteOrphanedHostEnd(conf, ctx);
   }
   phase("DEL: container link deleted");
   if (conf.ipam) await delegate(conf.ipam.type, "DEL", ctx);
   phase("DEL: IPAM done");
   if (conf.ipam && conf.ipMasq) await teardownIpMasq(conf.network, ctx.containerId, addresses);
+}
+
+/** The host end named in prevResult, when it is still a `veth<8 hex>` port of this bridge: deleted. */
+async function deleteOrphanedHostEnd(conf: BridgeConf, ctx: PluginContext): Promise<void> {
+  for (const i of ctx.config.prevResult?.interfaces ?? []) {
+    if (i.sandbox || i.name === conf.bridge || !/^veth[0-9a-f]{8}$/.test(i.name)) continue;
+    const port = hostLink(i.name);
+    if (!port || port.master !== conf.bridge) continue;
+    const out = await batchReport([["link", "del", i.name]]);
+    if (!out.ok && !isNoDevice(out.error)) {
+      throw new Error(`failed to delete the host end ${i.name}: ${out.error}`);
+    }
+  }
 }
 
 /** Deletes the container's link (inside the namespace); returns its global addresses, undefined if absent. */
@@ -535,7 +582,7 @@ async function deleteContainerLink(ifname: string): Promise<string[] | undefined
  * container interface and the routes in the container.
  */
 async function check(ctx: PluginContext): Promise<void> {
-  const conf = loadConf(ctx);
+  const conf = await loadChecked(ctx);
   const ns = await enterNetns(ctx.netns);
   try {
     if (conf.ipam) await delegate(conf.ipam.type, "CHECK", ctx);
@@ -619,13 +666,13 @@ function fail(msg: string): never {
 
 /** STATUS: the bridge is ready when its IPAM plugin is. */
 async function status(ctx: PluginContext): Promise<void> {
-  const conf = loadConf(ctx);
+  const conf = await loadChecked(ctx);
   if (conf.ipam) await delegate(conf.ipam.type, "STATUS", ctx);
 }
 
 /** GC: the IPAM plugin collects its reservations; the bridge removes NAT rules of containers not kept. */
 async function gc(ctx: PluginContext): Promise<void> {
-  const conf = loadConf(ctx);
+  const conf = await loadChecked(ctx);
   const errors: string[] = [];
   if (conf.ipam) {
     await delegate(conf.ipam.type, "GC", ctx).catch((e) => errors.push((e as Error).message));
@@ -640,6 +687,7 @@ export const plugin: PluginDefinition = {
   name: "cnilab-bridge",
   about: "cnilab bridge plugin: a Linux bridge, a veth pair per container, IPAM by delegation",
   cniArgs: ["MAC"],
+  sandbox: true,
   add,
   del,
   check,

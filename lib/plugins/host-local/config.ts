@@ -12,12 +12,14 @@ import {
   formatIp,
   type Ip,
   ipEquals,
+  isV4Mapped,
   lastOf,
   networkOf,
   offset,
   parseCidr,
   parseIp,
 } from "../../cni/ip.ts";
+import { isObject, optInt, optStr as optString, typeError as wrongType } from "../../cni/fields.ts";
 import type { CniArgs } from "../../cni/skeleton.ts";
 import type { PluginConfig, ResultRoute } from "../../cni/types.ts";
 
@@ -52,23 +54,20 @@ function invalid(msg: string, details = ""): never {
   throw new CniError(ErrorCode.InvalidNetworkConfig, msg, details);
 }
 
-function wrongType(where: string, want: string, got: unknown): never {
-  throw new CniError(ErrorCode.DecodingFailure, `${where} must be ${want}, got ${JSON.stringify(got)}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function optString(v: unknown, where: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") wrongType(where, "a string", v);
-  return v;
+/** IPv4-mapped IPv6 (`::ffff:10.0.0.1`) is neither family: code 7. */
+function notMapped(text: string, where: string): void {
+  if (isV4Mapped(text)) {
+    invalid(
+      `${where}: ${JSON.stringify(text)} is an IPv4-mapped IPv6 address`,
+      "write IPv4 addresses as IPv4 (10.0.0.0/24) and IPv6 ones as real IPv6 (fd00::/64)",
+    );
+  }
 }
 
 function address(v: unknown, where: string): Ip | undefined {
   const text = optString(v, where);
   if (text === undefined || text === "") return undefined;
+  notMapped(text, where);
   const ip = parseIp(text);
   if (!ip) invalid(`${where}: ${JSON.stringify(text)} is not an IP address`);
   return ip;
@@ -109,6 +108,7 @@ function parseRange(raw: unknown, where: string): Range {
   if (!isObject(raw)) wrongType(where, "an object", raw);
   const subnetText = optString(raw.subnet, `${where}.subnet`);
   if (!subnetText) invalid(`${where}: "subnet" is missing`, `e.g. "subnet": "10.22.0.0/16"`);
+  notMapped(subnetText, `${where}.subnet`);
   const subnet = parseCidr(subnetText);
   if (!subnet) {
     invalid(`${where}: "subnet" ${JSON.stringify(subnetText)} is not a CIDR`, `e.g. "10.22.0.0/16"`);
@@ -162,11 +162,18 @@ function parseRange(raw: unknown, where: string): Range {
   return range;
 }
 
-function parseRangeSet(raw: unknown, index: number): RangeSet {
-  const where = `ipam.ranges[${index}]`;
+/** A range set as written, and where it was written (for messages). */
+interface RawSet {
+  raw: unknown;
+  where: string;
+  /** The old single-range form: the range's fields directly in `ipam`. */
+  single?: boolean;
+}
+
+function parseRangeSet({ raw, where, single }: RawSet, index: number): RangeSet {
   if (!Array.isArray(raw)) wrongType(where, "a list of ranges", raw);
   if (raw.length === 0) invalid(`invalid range set ${index}: empty range set`);
-  const set = raw.map((r, i) => parseRange(r, `${where}[${i}]`));
+  const set = raw.map((r, i) => parseRange(r, single ? where : `${where}[${i}]`));
   if (set.some((r) => r.subnet.ip.family !== set[0].subnet.ip.family)) {
     invalid(
       `invalid range set ${index}: mixed address families`,
@@ -190,14 +197,14 @@ function parseRoutes(raw: unknown): ResultRoute[] {
     const where = `ipam.routes[${i}]`;
     if (!isObject(r)) wrongType(where, "an object", r);
     const dstText = optString(r.dst, `${where}.dst`) ?? invalid(`${where}: "dst" is missing`);
+    notMapped(dstText, `${where}.dst`);
     const dst = parseCidr(dstText) ?? invalid(`${where}: dst ${JSON.stringify(dstText)} is not a CIDR`);
     const route: ResultRoute = { dst: formatCidr(dst) };
     const gw = address(r.gw, `${where}.gw`);
     if (gw) route.gw = formatIp(gw);
     for (const k of ["mtu", "advmss", "priority", "table", "scope"] as const) {
-      if (r[k] === undefined || r[k] === null) continue;
-      if (typeof r[k] !== "number" || !Number.isInteger(r[k])) wrongType(`${where}.${k}`, "an integer", r[k]);
-      route[k] = r[k] as number;
+      const n = optInt(r[k], `${where}.${k}`);
+      if (n !== undefined) route[k] = n;
     }
     return route;
   });
@@ -228,7 +235,7 @@ function parseRequested(config: PluginConfig, cniArgs: CniArgs): Ip[] {
   const out: Ip[] = [];
   if (cniArgs.IP) { for (const item of cniArgs.IP.split(",")) out.push(requestedText(item, "CNI_ARGS IP")); }
   const cni = isObject(config.args) ? config.args.cni : undefined;
-  if (isObject(cni) && cni.ips !== undefined) {
+  if (isObject(cni) && cni.ips !== undefined && cni.ips !== null) {
     if (!Array.isArray(cni.ips)) wrongType("args.cni.ips", "a list of strings", cni.ips);
     cni.ips.forEach((s, i) => {
       if (typeof s !== "string") wrongType(`args.cni.ips[${i}]`, "a string", s);
@@ -236,7 +243,7 @@ function parseRequested(config: PluginConfig, cniArgs: CniArgs): Ip[] {
     });
   }
   const rt = config.runtimeConfig?.ips;
-  if (rt !== undefined) {
+  if (rt !== undefined && rt !== null) {
     if (!Array.isArray(rt)) wrongType("runtimeConfig.ips", "a list of strings", rt);
     rt.forEach((s, i) => {
       if (typeof s !== "string") wrongType(`runtimeConfig.ips[${i}]`, "a string", s);
@@ -252,17 +259,19 @@ export function parseHostLocalConfig(config: PluginConfig, cniArgs: CniArgs): Ho
   if (!isObject(ipam)) {
     invalid(`IPAM config missing 'ipam' key`, `add "ipam": {"type": "host-local", "ranges": [...]}`);
   }
-  const rawSets: unknown[] = [];
+  const rawSets: RawSet[] = [];
   const rt = config.runtimeConfig?.ipRanges;
-  if (rt !== undefined) {
+  if (rt !== undefined && rt !== null) {
     if (!Array.isArray(rt)) wrongType("runtimeConfig.ipRanges", "a list of range sets", rt);
-    rawSets.push(...rt);
+    rawSets.push(...rt.map((raw, i) => ({ raw, where: `runtimeConfig.ipRanges[${i}]` })));
   }
   // the old single-range form: subnet/rangeStart/rangeEnd/gateway directly in ipam
-  if (ipam.subnet !== undefined && ipam.subnet !== null && ipam.subnet !== "") rawSets.push([ipam]);
+  if (ipam.subnet !== undefined && ipam.subnet !== null && ipam.subnet !== "") {
+    rawSets.push({ raw: [ipam], where: "ipam", single: true });
+  }
   if (ipam.ranges !== undefined && ipam.ranges !== null) {
     if (!Array.isArray(ipam.ranges)) wrongType("ipam.ranges", "a list of range sets", ipam.ranges);
-    rawSets.push(...ipam.ranges);
+    rawSets.push(...ipam.ranges.map((raw, i) => ({ raw, where: `ipam.ranges[${i}]` })));
   }
   if (rawSets.length === 0) {
     invalid("no IP ranges specified", `add "ranges": [[{"subnet": "10.22.0.0/16"}]] to ipam`);
@@ -276,6 +285,7 @@ export function parseHostLocalConfig(config: PluginConfig, cniArgs: CniArgs): Ho
     }
   }
   const resolvConf = optString(ipam.resolvConf, "ipam.resolvConf");
+  optString(ipam.type, "ipam.type");
   return {
     name: config.name ?? "",
     ranges,

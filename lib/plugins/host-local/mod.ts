@@ -8,7 +8,7 @@
  * addresses from one dataDir at the same time.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { formatIp, type Ip, ipEquals, offset } from "../../cni/ip.ts";
 import type { PluginContext } from "../../cni/skeleton.ts";
@@ -140,14 +140,55 @@ function* roundRobin(set: RangeSet, last: Ip | undefined): Generator<{ ip: Ip; r
   }
 }
 
-/** The reference's resolv.conf reading: nameserver, domain, search and options lines. */
-function parseResolvConf(path: string): Dns {
-  let text: string;
+/** resolv.conf files are small; anything larger is not one (glibc reads a few KiB of it). */
+export const RESOLV_CONF_MAX = 64 * 1024;
+
+/**
+ * Reads `ipam.resolvConf`: a regular file of at most {@link RESOLV_CONF_MAX} bytes, else code 7 (a device
+ * such as /dev/zero, a FIFO or a directory would be read forever or block). Opened non-blocking, checked
+ * with fstat on the opened file, read at most one byte past the limit.
+ */
+function readResolvConf(path: string): string {
+  let fd: number;
   try {
-    text = readFileSync(path, "utf8");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new CniError(ErrorCode.IoFailure, `cannot read resolvConf ${path}: ${(e as Error).message}`);
   }
+  try {
+    if (!fstatSync(fd).isFile()) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `ipam.resolvConf ${JSON.stringify(path)} is not a regular file`,
+        "point it at a resolv.conf-style file, e.g. /etc/resolv.conf",
+      );
+    }
+    const buf = new Uint8Array(RESOLV_CONF_MAX + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > RESOLV_CONF_MAX) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `ipam.resolvConf ${JSON.stringify(path)} is larger than ${RESOLV_CONF_MAX / 1024} KiB`,
+        "a resolv.conf is a few lines: nameserver, domain, search, options",
+      );
+    }
+    return new TextDecoder().decode(buf.subarray(0, n));
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(ErrorCode.IoFailure, `cannot read resolvConf ${path}: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The reference's resolv.conf reading: nameserver, domain, search and options lines. */
+function parseResolvConf(path: string): Dns {
+  const text = readResolvConf(path);
   const dns: Dns = {};
   for (const raw of text.split("\n")) {
     const line = raw.trim();

@@ -8,28 +8,22 @@
 import { CniError, ErrorCode } from "../../cni/errors.ts";
 import type { PluginContext } from "../../cni/skeleton.ts";
 import type { Result } from "../../cni/types.ts";
-import { addr, link, netnsPathKind, type Where } from "../../iproute2/mod.ts";
+import { addr, link, type Where } from "../../iproute2/mod.ts";
 import type { PluginDefinition } from "../plugin.ts";
 
-/** Where `lo` lives: CNI_NETNS, checked to be a network namespace ("missing" only when `allowMissing`). */
-function sandbox(ctx: PluginContext, allowMissing: boolean): Where | undefined {
-  const kind = netnsPathKind(ctx.netns);
-  if (kind === "netns") return { netnsPath: ctx.netns };
-  if (kind === "missing" && allowMissing) return undefined;
-  throw new CniError(
-    ErrorCode.InvalidEnvironment,
-    kind === "missing"
-      ? `CNI_NETNS ${JSON.stringify(ctx.netns)} does not exist`
-      : `CNI_NETNS ${JSON.stringify(ctx.netns)} is not a network namespace`,
-    "pass the path of the container's network namespace, e.g. /var/run/netns/NAME or /proc/PID/ns/net",
-  );
+/**
+ * Where `lo` lives. The skeleton has checked CNI_NETNS ({@link PluginDefinition.sandbox}): for ADD and
+ * CHECK it is a network namespace other than the plugin's own; on DEL it may be gone (undefined).
+ */
+function sandbox(ctx: PluginContext): Where | undefined {
+  return ctx.sandbox === "present" ? { netnsPath: ctx.netns } : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // ADD
 
 async function add(ctx: PluginContext): Promise<Result> {
-  const where = sandbox(ctx, false)!;
+  const where = sandbox(ctx)!;
   await link.up("lo", where);
   const addresses = await addr.list({ ...where, dev: "lo" });
   for (const a of addresses) {
@@ -55,9 +49,8 @@ async function add(ctx: PluginContext): Promise<Result> {
 // DEL
 
 async function del(ctx: PluginContext): Promise<void> {
-  // no namespace, or the namespace is already gone: nothing left to undo
-  if (ctx.netns === "") return;
-  const where = sandbox(ctx, true);
+  // no namespace, or the namespace is already gone (a stale path too): nothing left to undo
+  const where = sandbox(ctx);
   if (!where) return;
   await link.down("lo", where);
 }
@@ -66,7 +59,7 @@ async function del(ctx: PluginContext): Promise<void> {
 // CHECK
 
 async function check(ctx: PluginContext): Promise<void> {
-  const lo = await link.get("lo", sandbox(ctx, false));
+  const lo = await link.get("lo", sandbox(ctx)!);
   if (!lo?.up) throw new CniError(ErrorCode.Internal, "loopback interface is down", `in ${ctx.netns}`);
 }
 
@@ -74,6 +67,7 @@ async function check(ctx: PluginContext): Promise<void> {
 export const plugin: PluginDefinition = {
   name: "cnilab-loopback",
   about: "cnilab loopback plugin (TypeScript, drop-in for the reference loopback)",
+  sandbox: true,
   add,
   del,
   check,
