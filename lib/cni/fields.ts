@@ -70,3 +70,12 @@ export function optStrList(v: unknown, where: string): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   return list(v, where).map((s, i) => str(s, `${where}[${i}]`));
 }
+
+/** True when the text has a NUL, newline or other control character (never valid in a name or address). */
+export function hasControlChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}

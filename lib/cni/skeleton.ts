@@ -12,7 +12,7 @@
  */
 import process from "node:process";
 import { CniError, ErrorCode } from "./errors.ts";
-import { isObject, optBool, optObject, optStr, optStrList } from "./fields.ts";
+import { hasControlChar, isObject, optBool, optObject, optStr, optStrList } from "./fields.ts";
 import { inspectNetns } from "./netns.ts";
 import type { Attachment, CniCommand, CniVersion, PluginConfig, Result } from "./types.ts";
 import { SUPPORTED_VERSIONS } from "./types.ts";
@@ -125,7 +125,7 @@ export function validateIfname(name: string): void {
     fail("interface name is too long", `${JSON.stringify(name)}: interface names are at most 15 bytes`);
   }
   if (name === "." || name === "..") fail("interface name is . or ..");
-  if (/[\/:\s\x00-\x1f\x7f]/.test(name)) {
+  if (/[\/:\s]/.test(name) || hasControlChar(name)) {
     fail("interface name contains / or : or whitespace or control characters", JSON.stringify(name));
   }
 }
@@ -305,7 +305,9 @@ export function checkSandbox(command: HandlerCommand, netns: string): "present" 
     case "netns":
       return "present";
     case "self":
-      return fail("is the plugin's own network namespace (the host's), not a container's: refusing to touch it");
+      return fail(
+        "is the plugin's own network namespace (the host's), not a container's: refusing to touch it",
+      );
     case "other-type":
       return fail(`is a ${ns.type} namespace, not a network namespace`);
     case "missing":

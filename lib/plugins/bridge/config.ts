@@ -4,7 +4,7 @@
  * @module
  */
 import { CniError, ErrorCode } from "../../cni/errors.ts";
-import { isObject, list, optBool, optInt, optObject, optStr } from "../../cni/fields.ts";
+import { hasControlChar, isObject, list, optBool, optInt, optObject, optStr } from "../../cni/fields.ts";
 import type { Dns, IpamConfig, PluginConfig } from "../../cni/types.ts";
 import type { PluginContext } from "../plugin.ts";
 
@@ -53,7 +53,8 @@ const UNSUPPORTED: Record<string, (v: unknown, where: string) => boolean> = {
  */
 export function checkLinkName(name: string, where: string): void {
   if (
-    name === "" || new TextEncoder().encode(name).length > 15 || /[\/:\s\x00-\x1f\x7f]/.test(name) ||
+    name === "" || new TextEncoder().encode(name).length > 15 || /[\/:\s]/.test(name) ||
+    hasControlChar(name) ||
     name === "." || name === ".."
   ) {
     invalid(

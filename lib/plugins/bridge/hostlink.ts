@@ -8,6 +8,7 @@
  * @module
  */
 import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { hasControlChar } from "../../cni/fields.ts";
 
 const IFF_UP = 0x1;
 const IFF_PROMISC = 0x100;
@@ -38,7 +39,9 @@ function read(name: string, file: string): string {
 /** Reads a host link; undefined when there is none of that name. */
 export function hostLink(name: string): HostLink | undefined {
   // names come from configs and prevResults: never let one walk out of /sys/class/net
-  if (!/^[^\/\s:\x00-\x1f]{1,15}$/.test(name) || name === "." || name === "..") return undefined;
+  if (!/^[^\/\s:]{1,15}$/.test(name) || hasControlChar(name) || name === "." || name === "..") {
+    return undefined;
+  }
   try {
     if (!statSync(`/sys/class/net/${name}`).isDirectory()) return undefined;
   } catch {
