@@ -81,10 +81,10 @@ describe("config", () => {
     ).toBe("0a:00:00:00:00:03");
   });
 
-  test("bad values are code 7 (invalid network config), fields cnilab does not implement code 2", () => {
-    expect(codeOf(() => confOf({ mtu: "1400" }))).toBe(7);
+  test("bad values are code 7 (invalid network config), wrong types 6, fields not implemented 2", () => {
+    expect(codeOf(() => confOf({ mtu: "1400" }))).toBe(6);
     expect(codeOf(() => confOf({ mtu: 20 }))).toBe(7);
-    expect(codeOf(() => confOf({ isGateway: "yes" }))).toBe(7);
+    expect(codeOf(() => confOf({ isGateway: "yes" }))).toBe(6);
     expect(codeOf(() => confOf({ bridge: "a-bridge-name-too-long" }))).toBe(7);
     expect(codeOf(() => confOf({ args: { cni: { mac: "not-a-mac" } } }))).toBe(7);
     expect(codeOf(() => confOf({ runtimeConfig: { mac: "01:00:5e:00:00:01" } }))).toBe(7); // multicast
@@ -115,7 +115,7 @@ describe("refusals from the executable leave nothing behind", () => {
     const [what, extra, code] of [
       ["vlan (not implemented)", { vlan: 10 }, 2],
       ["hairpinMode with promiscMode", { hairpinMode: true, promiscMode: true }, 7],
-      ["an MTU as a string", { mtu: "9000" }, 7],
+      ["an MTU as a string", { mtu: "9000" }, 6],
     ] as const
   ) {
     test(what, async () => {
