@@ -300,6 +300,8 @@ export function checkSandbox(command: HandlerCommand, netns: string): "present" 
     if (command === "DEL") return "gone";
     fail("is empty");
   }
+  // the path reaches `ip` command lines (`netns PATH`): a newline there would split one
+  if (hasControlChar(netns)) fail("contains control characters");
   const ns = inspectNetns(netns);
   switch (ns.kind) {
     case "netns":

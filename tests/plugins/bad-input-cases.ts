@@ -346,6 +346,14 @@ const ENV_CASES: EnvCase[] = [
     commands: ["ADD", "CHECK"],
     plugins: SANDBOXED,
   })),
+  {
+    variable: "CNI_NETNS",
+    value: "/var/run/netns/x\nlink del eth0",
+    code: 4,
+    msg: "contains control characters",
+    commands: ALL3,
+    plugins: SANDBOXED,
+  },
   ...["/var/run/netns/tbi-nonesuch", "relative/netns"].map((value) => ({
     variable: "CNI_NETNS",
     value,
