@@ -53,8 +53,10 @@ export interface PluginContext {
   sandbox: "present" | "gone" | "unchecked";
   /**
    * The plugins that delegated to this one, outermost first (cnilab's bridge sets CNILAB_DELEGATED_BY when
-   * it runs its IPAM plugin; the variable passes through any plugin in between, as CNI's exec keeps the
-   * environment). A plugin that finds its own name here was reached in a loop.
+   * it runs its IPAM plugin; the variable passes through any plugin in between: a Go plugin's delegate
+   * inherits its environment — containernetworking/cni pkg/invoke/args.go, `ArgsFromEnv` returns nil from
+   * `AsEnv` ("inherit the environment from this process")). A plugin that finds its own name here was
+   * reached in a loop.
    */
   delegatedBy: string[];
 }
