@@ -1,7 +1,7 @@
 /**
  * `cnilab bench sandbox`: what a pod sandbox costs on this machine, as a program that prints tables.
  *
- * 1. Latency: sandbox ready (pinned netns + pause holder + CNI ADD of loopback and the bridge network) and
+ * 1. Latency: sandbox ready (pinned netns + CNI ADD of loopback and the bridge network + pause holder) and
  *    teardown (StopPodSandbox + RemovePodSandbox), each step's median over `--runs` (≥ 20) sandboxes.
  * 2. Scale: for each size in `--pods` (default 10, 110 — the kubelet's default max pods — and 500):
  *    create that many sandboxes, check each is reachable from the host (ping to its address, inside a
@@ -97,7 +97,7 @@ async function latency(runs: number, choice: NetworkChoice, label: string, say: 
     await removePodSandbox(anchor.id);
   }
   const steps = [
-    ...["netns", "holder", "cni-add", "sandbox-ready"].map((step) => ({
+    ...["netns", "cni-add", "holder", "sandbox-ready"].map((step) => ({
       step,
       stats: stats(byStep(ready, step)),
     })),

@@ -125,10 +125,7 @@ async function networks(args: string[]): Promise<number> {
   }
   if (!confDir) throw new UsageError("networks needs --conf-dir DIR or --containerd-config FILE");
   try {
-    const lists = loadConfDir(confDir, {
-      maxConfNum: max ?? 1,
-      onWarning: (m) => console.log(`  warning: ${m}`),
-    });
+    const lists = loadConfDir(confDir, { maxConfNum: max ?? 1 });
     console.log(`loaded from ${confDir} (max_conf_num ${max ?? 1}), in order:`);
     lists.forEach((l, i) =>
       console.log(

@@ -584,7 +584,7 @@ const KINDS: Record<string, Kind> = {
     const { loadConfDir } = await import("../runtime/mod.ts");
     let lists;
     try {
-      lists = loadConfDir(dir, { maxConfNum: max, onWarning: () => {} });
+      lists = loadConfDir(dir, { maxConfNum: max });
     } catch (error) {
       return [{
         name: title,
@@ -669,7 +669,7 @@ const KINDS: Record<string, Kind> = {
     const { loadConfDir, findInPath } = await import("../runtime/mod.ts");
     let lists;
     try {
-      lists = loadConfDir(dir, { maxConfNum: max, onWarning: () => {} });
+      lists = loadConfDir(dir, { maxConfNum: max });
     } catch (error) {
       return [{
         name: spec.name ?? `plugins of ${dir}`,

@@ -3,12 +3,14 @@
  *
  * - {@link loadNetworkConf}: libcni's `LoadNetworkConf(dir, name)` (what cnitool uses): `*.conflist` sorted
  *   byte-wise, the first whose name matches; else `*.conf`/`*.json`, up-converted to a one-plugin list.
+ *   Like libcni, a file that does not parse and sorts before the match fails the lookup.
  * - {@link loadConfDir}: go-cni's `loadFromConfDir` (what containerd's CRI uses): `.conf`, `.conflist` and
- *   `.json` sorted together byte-wise, the first `max_conf_num` valid ones loaded.
+ *   `.json` sorted together byte-wise, the first `max_conf_num` loaded; the first invalid one before that
+ *   fails the whole load (go-cni returns `ErrInvalidConfig`), so the node's network is not ready.
  * @module
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, extname, join } from "node:path";
+import { extname, join } from "node:path";
 import type { NetworkConfigList, PluginConfig } from "../cni/types.ts";
 import type { NetworkConfList } from "./types.ts";
 import { negotiate } from "./version.ts";
@@ -183,28 +185,24 @@ export function readConfFile(file: string): NetworkConfList {
 }
 
 /**
- * libcni's `LoadNetworkConf(dir, name)`: the first `*.conflist` (byte-wise order) named `name`, else the
- * first `*.conf`/`*.json` named `name`, up-converted. Unlike libcni, a broken file that is not the one
- * asked for is skipped with a warning instead of failing the lookup.
+ * libcni's `LoadNetworkConf(dir, name)` (libcni/conf.go, also reached as `LoadConfList`; what cnitool's
+ * `cmd/root.go` calls): the first `*.conflist` (byte-wise order) named `name`, else the first `*.conf`/`*.json`
+ * named `name` (libcni's deprecated `LoadConf`), up-converted. libcni returns the error of the first file
+ * that fails to parse on the way (`if err != nil { return nil, err }` in both loops), so a broken file that
+ * sorts before the match fails the lookup; files after the match are never read. cnilab's message adds the
+ * file's name, which libcni's `error parsing configuration list` does not carry.
  */
-export function loadNetworkConf(
-  dir: string,
-  name: string,
-  onWarning: (message: string) => void = warnToStderr,
-): NetworkConfList {
+export function loadNetworkConf(dir: string, name: string): NetworkConfList {
   const lists = confFiles(dir, [".conflist"]);
   const singles = confFiles(dir, [".conf", ".json"]);
   for (const file of [...lists, ...singles]) {
+    let conf: NetworkConfList;
     try {
-      const conf = readConfFile(file);
-      if (conf.name === name) return conf;
+      conf = readConfFile(file);
     } catch (error) {
-      // a file that names this network but does not parse is the user's intent: report it
-      if (fileMentionsName(file, name)) {
-        throw new ConfigError(`invalid CNI config ${file}: ${(error as Error).message}`, file);
-      }
-      onWarning(`skipping CNI config ${file}: ${(error as Error).message}`);
+      throw new ConfigError(`invalid CNI config ${file}: ${(error as Error).message}`, file);
     }
+    if (conf.name === name) return conf;
   }
   if (lists.length + singles.length === 0) {
     throw new ConfigError(`no net configurations found in ${dir}`, dir);
@@ -212,52 +210,49 @@ export function loadNetworkConf(
   throw new ConfigError(`no net configuration with name "${name}" in ${dir}`, dir);
 }
 
-function fileMentionsName(file: string, name: string): boolean {
-  try {
-    const raw = JSON.parse(readFileSync(file, "utf8")) as { name?: unknown };
-    return raw.name === name;
-  } catch {
-    return false;
-  }
-}
-
 /** Options of {@link loadConfDir}. */
 export interface LoadConfDirOptions {
-  /** containerd's `max_conf_num`: load at most this many valid files; 0 or negative = all. Default 1. */
+  /** containerd's `max_conf_num`: load at most this many files; 0 or negative = all. Default 1. */
   maxConfNum?: number;
-  /** Fail on the first invalid file, as go-cni's own `loadFromConfDir` does. Default false: skip it with a warning. */
-  strict?: boolean;
-  onWarning?: (message: string) => void;
 }
 
+/** go-cni's `ErrInvalidConfig` text, which ends every message about one bad file. */
+export const ERR_INVALID_CONFIG = "invalid cni config";
+/** go-cni's `ErrCNINotInitialized` text: what `Status()` and `Setup()` return with too few networks. */
+export const ERR_CNI_NOT_INITIALIZED = "cni plugin not initialized";
+
 /**
- * go-cni's `loadFromConfDir`, as containerd's CRI calls it: every `.conf`, `.conflist` and `.json` in `dir`
- * sorted together byte-wise; the first `maxConfNum` valid ones, in that order. Throws a {@link ConfigError}
- * naming the dir when it is missing or holds no valid config.
+ * go-cni's `loadFromConfDir` (go-cni opts.go), as containerd's CRI calls it through `WithDefaultConf`:
+ * every `.conf`, `.conflist` and `.json` in `dir`, sorted together byte-wise, loaded in order until
+ * `maxConfNum` are loaded. The first file on the way that is too big, does not parse (libcni's parser
+ * also refuses a plugin without `type`), or has no plugins stops the load with go-cni's message naming
+ * it, ending in `invalid cni config`; the valid files after it are never loaded. A dir with no config file fails with
+ * `no network config found in <dir>: cni plugin not initialized`; a missing dir names the dir.
  */
 export function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): NetworkConfList[] {
   const max = opts.maxConfNum ?? 1;
-  const warn = opts.onWarning ?? warnToStderr;
   const files = confFiles(dir, [".conf", ".conflist", ".json"]);
-  if (files.length === 0) throw new ConfigError(`no network config found in ${dir}`, dir);
+  if (files.length === 0) {
+    throw new ConfigError(`no network config found in ${dir}: ${ERR_CNI_NOT_INITIALIZED}`, dir);
+  }
   const out: NetworkConfList[] = [];
-  const skipped: string[] = [];
   for (const file of files) {
+    const invalid = (what: string) => new ConfigError(`${what}: ${ERR_INVALID_CONFIG}`, file);
+    if (statSync(file).size > MAX_CONF_BYTES) {
+      throw new ConfigError(`CNI config in ${file} exceeded max size of ${MAX_CONF_BYTES}`, file);
+    }
+    const isList = file.endsWith(".conflist");
     try {
       out.push(readConfFile(file));
     } catch (error) {
-      const message = `${basename(file)}: ${(error as Error).message}`;
-      if (opts.strict) {
-        throw new ConfigError(`failed to load CNI config file ${file}: ${(error as Error).message}`, file);
+      const message = (error as Error).message;
+      if (message === "no plugin configs found") {
+        // libcni parses a list without `plugins` (and no plugin files) into zero plugins; go-cni refuses it
+        throw invalid(`CNI config list in config file ${file} has no networks, skipping`);
       }
-      warn(`skipping invalid CNI config ${file}: ${(error as Error).message}`);
-      skipped.push(message);
-      continue;
+      throw invalid(`failed to load CNI config ${isList ? "list " : ""}file ${file}: ${message}`);
     }
     if (max > 0 && out.length === max) break;
-  }
-  if (out.length === 0) {
-    throw new ConfigError(`no valid network config found in ${dir} (${skipped.join("; ")})`, dir);
   }
   return out;
 }

@@ -316,7 +316,7 @@ export function renderConfTemplate(template: string, data: ConfTemplateData): st
 export function applyConfTemplate(settings: ContainerdCniSettings, podCIDRs: string): string | undefined {
   if (!settings.confTemplate) return undefined;
   try {
-    loadConfDir(settings.confDir, { maxConfNum: settings.maxConfNum, onWarning: () => {} });
+    loadConfDir(settings.confDir, { maxConfNum: settings.maxConfNum });
     return undefined; // "CNI config is successfully loaded, skip generating cni config from template"
   } catch {
     // not ready: generate

@@ -34,6 +34,8 @@ export { CniNetworks, CONTAINERD_DEFAULTS } from "./network.ts";
 export {
   confFiles,
   ConfigError,
+  ERR_CNI_NOT_INITIALIZED,
+  ERR_INVALID_CONFIG,
   loadConfDir,
   loadNetworkConf,
   loopbackConfList,

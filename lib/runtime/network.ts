@@ -5,7 +5,7 @@
  * @module
  */
 import type { Attachment, Result } from "../cni/types.ts";
-import { loadConfDir, loopbackConfList, warnToStderr } from "./conf.ts";
+import { ERR_CNI_NOT_INITIALIZED, loadConfDir, loopbackConfList, warnToStderr } from "./conf.ts";
 import { CniConfig, CniRuntimeError } from "./libcni.ts";
 import { atLeast } from "./version.ts";
 import type {
@@ -64,13 +64,16 @@ export class CniNetworks {
     readonly cni: CniConfig,
     readonly networks: AttachedNetwork[],
     readonly options: CniNetworksOptions,
+    /** Why the conf dir did not load (see {@link loadForCri}); undefined when it did. */
+    readonly loadError?: Error,
   ) {}
 
   /**
    * Loads the networks (go-cni `Load(WithLoNetwork, WithDefaultConf)`): `cni-loopback` on `lo` (unless
-   * `loopback: false`), then the first `maxConfNum` valid configs of `confDir` as eth0, eth1, …
-   * Throws a ConfigError naming the dir when it is missing or holds no valid config, and a CniRuntimeError
-   * naming the plugins and dirs when a plugin of a loaded network is not found (go-cni `checkPluginExists`).
+   * `loopback: false`), then the first `maxConfNum` configs of `confDir` as eth0, eth1, …
+   * Throws go-cni's error when the dir is missing, holds no config, or an invalid file sorts before the
+   * networks it loads (a ConfigError naming the file), and a CniRuntimeError naming the plugins and dirs when
+   * a plugin of a loaded network is not found (go-cni `checkPluginExists`). {@link loadForCri} keeps going.
    */
   static load(opts: CniNetworksOptions = {}): Promise<CniNetworks> {
     try {
@@ -82,6 +85,21 @@ export class CniNetworks {
 
   /** {@link load}, synchronously (config loading does no I/O that needs awaiting). */
   static loadSync(opts: CniNetworksOptions = {}): CniNetworks {
+    const loaded = CniNetworks.loadForCri(opts);
+    if (loaded.loadError) throw loaded.loadError;
+    return loaded;
+  }
+
+  /**
+   * What containerd's CRI plugin keeps after loading: go-cni's `Load` resets the networks, then applies
+   * `WithLoNetwork` and `WithDefaultConf`; when the second fails (cni.go `Load` returns
+   * `cni config load failed: …: failed to load cni config`), the instance keeps `cni-loopback` only.
+   * containerd logs that error and goes on (pkg/cri/server/service.go, cni_conf_syncer.go); with fewer
+   * networks than its `WithMinNetworkCount(2)`, `status()` and `setup()` fail with
+   * `cni plugin not initialized` — the node's NetworkReady is false and RunPodSandbox is refused.
+   * Never throws; the error is in `loadError`.
+   */
+  static loadForCri(opts: CniNetworksOptions = {}): CniNetworks {
     const warn = opts.onWarning ?? warnToStderr;
     const cni = new CniConfig({
       binDirs: opts.binDirs ?? [...CONTAINERD_DEFAULTS.binDirs],
@@ -93,13 +111,16 @@ export class CniNetworks {
     const prefix = opts.ifPrefix ?? "eth";
     const networks: AttachedNetwork[] = [];
     if (opts.loopback !== false) networks.push({ config: loopbackConfList(), ifName: "lo" });
-    const lists = loadConfDir(opts.confDir ?? CONTAINERD_DEFAULTS.confDir, {
-      maxConfNum: opts.maxConfNum ?? CONTAINERD_DEFAULTS.maxConfNum,
-      strict: opts.strict,
-      onWarning: warn,
-    });
-    lists.forEach((config, i) => networks.push({ config, ifName: `${prefix}${i}` }));
-    checkPluginsExist(cni, networks);
+    try {
+      const lists = loadConfDir(opts.confDir ?? CONTAINERD_DEFAULTS.confDir, {
+        maxConfNum: opts.maxConfNum ?? CONTAINERD_DEFAULTS.maxConfNum,
+      });
+      const loaded = lists.map((config, i) => ({ config, ifName: `${prefix}${i}` }));
+      checkPluginsExist(cni, [...networks, ...loaded]);
+      networks.push(...loaded);
+    } catch (error) {
+      return new CniNetworks(cni, networks, opts, error as Error);
+    }
     return new CniNetworks(cni, networks, opts);
   }
 
@@ -259,10 +280,13 @@ export class CniNetworks {
     for (const net of this.networks) await this.cni.getStatusNetworkList(net.config);
   }
 
-  /** go-cni's minimum network count: loopback (when enabled) plus at least one network. */
+  /**
+   * go-cni's `Status()`: at least containerd's minimum network count (`networkAttachCount`: loopback plus
+   * one network), else `ErrCNINotInitialized`.
+   */
   private ready(): void {
     const want = this.options.loopback === false ? 1 : 2;
-    if (this.networks.length < want) throw new CniRuntimeError("cni plugin not initialized", "status");
+    if (this.networks.length < want) throw new CniRuntimeError(ERR_CNI_NOT_INITIALIZED, "status");
   }
 
   /** GC on every network with the attachments that are still in use (containerd passes every sandbox's). */

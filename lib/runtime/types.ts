@@ -104,8 +104,6 @@ export interface CniNetworksOptions {
   /** Per-plugin exec timeout (ms). Default 60 000. */
   timeoutMs?: number;
   lockDir?: string;
-  /** Refuse to load when any config file in the dir is invalid (go-cni's own behaviour). Default false = skip with a warning. */
-  strict?: boolean;
   onWarning?: (message: string) => void;
 }
 

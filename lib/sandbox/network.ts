@@ -170,6 +170,21 @@ export class CniPodNetwork implements NetworkSetup {
     await this.load();
   }
 
+  /**
+   * The networks as containerd's CRI plugin holds them after a load (go-cni `Load`): never throws; a
+   * conf dir that did not load leaves cni-loopback only, and `loadError` says why (see CniNetworks.loadForCri).
+   */
+  async networksForCri(): Promise<CniNetworks> {
+    const { CniNetworks } = await import("../runtime/mod.ts");
+    return CniNetworks.loadForCri({
+      confDir: this.description.confDir,
+      binDirs: this.description.binDirs,
+      maxConfNum: this.description.maxConfNum,
+      cacheDir: this.description.cacheDir,
+      lockDir: this.description.lockDir,
+    });
+  }
+
   async setup(req: PodNetworkRequest): Promise<PodNetworkStatus> {
     const cni = await this.load();
     const result = await cni.setup(req.id, req.netnsPath, {

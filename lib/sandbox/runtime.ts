@@ -3,16 +3,29 @@
  * RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox, CreateContainer,
  * StartContainer, StopContainer, ExecSync — in process, no daemon: the state file is the memory.
  *
- * RunPodSandbox, step by step (each step's duration is kept in the state's `timings`):
+ * RunPodSandbox, step by step, in containerd's order (each step's duration is kept in the state's `timings`):
  * 1. `netns`   — pin a new network namespace at /var/run/netns/cni-<uuid> (netns.ts)
- * 2. `holder`  — start the pause holder in it, with new IPC and UTS namespaces (holder.ts)
- * 3. `cni-add` — CNI ADD of loopback and the configured networks with containerd's CNI_ARGS (network.ts)
+ * 2. `cni-add` — CNI ADD of loopback and the configured networks with containerd's CNI_ARGS (network.ts)
+ * 3. `holder`  — start the pause holder inside that namespace, with new IPC and UTS namespaces (holder.ts)
+ *
+ * containerd 1.6 `RunPodSandbox` (pkg/cri/server/sandbox_run.go) does the same: `netns.NewNetNS`, then
+ * `setupPodNetwork` (CNI ADD), and only then `container.NewTask` + `task.Start` for pause; containerd 2.x
+ * (internal/cri/server/sandbox_run.go) pins and runs `setupPodNetwork` before `sandboxService.CreateSandbox`
+ * / `StartSandbox` (the pause container, internal/cri/server/podsandbox). The pinned namespace is what
+ * makes that order possible: it exists before any process is in it.
+ *
+ * StopPodSandbox follows containerd's `stopPodSandbox` (sandbox_stop.go): stop the containers and pause,
+ * CNI DEL with the namespace path (libcni hands the plugins the cached ADD result), then remove the
+ * pinned namespace. RemovePodSandbox (sandbox_remove.go) first "forcibly stops" the sandbox again — a second
+ * DEL, now with CNI_NETNS="" because the namespace is closed, and no prevResult because the first DEL
+ * removed libcni's cache entry — then removes the sandbox's state.
  *
  * Every object is recorded with the pod's {@link Owner} before it is created, so a `kill -9` at any point
  * leaves a journal that `cnilab clean` replays; and a failure in any step undoes the earlier ones.
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { ERR_CNI_NOT_INITIALIZED } from "../runtime/conf.ts";
 import { Owner, setSysctl } from "../ownership/mod.ts";
 import { type CommandResult, run } from "../shell/mod.ts";
 import {
@@ -25,7 +38,7 @@ import {
 } from "./container.ts";
 import { SandboxError } from "./errors.ts";
 import { type Holder, holderAlive, startHolder, stopHolder } from "./holder.ts";
-import { pinNewNetns, unpinNetns } from "./netns.ts";
+import { isMountPoint, pinNewNetns, unpinNetns } from "./netns.ts";
 import {
   CniPodNetwork,
   defaultBinDirs,
@@ -64,6 +77,33 @@ export interface SandboxConfig {
   sharePid?: boolean;
   /** Ports with a hostPort, passed as the `portMappings` capability (as containerd does). */
   portMappings?: { hostPort: number; containerPort: number; protocol: string }[];
+  /** The kubelet's DNS config (CRI `DNSConfig`): the pod's resolv.conf is written from it (see {@link resolvConf}). */
+  dnsConfig?: DnsConfig;
+}
+
+/** CRI's `DNSConfig`: what the kubelet computes from the Pod's dnsPolicy and the cluster DNS. */
+export interface DnsConfig {
+  servers: string[];
+  searches?: string[];
+  options?: string[];
+}
+
+/**
+ * The pod's resolv.conf, in containerd's format (`parseDNSOptions`, pkg/cri/server/sandbox_run_linux.go):
+ * `search`, then one `nameserver` line per server, then `options`. containerd's `setupSandboxFiles` writes it
+ * from the kubelet's DNSConfig; the CNI result's `dns` is not read for it.
+ */
+export function resolvConf(dns: DnsConfig): string {
+  let out = "";
+  if (dns.searches?.length) out += `search ${dns.searches.join(" ")}\n`;
+  if (dns.servers.length) out += `nameserver ${dns.servers.join("\nnameserver ")}\n`;
+  if (dns.options?.length) out += `options ${dns.options.join(" ")}\n`;
+  return out;
+}
+
+/** Where `ip netns exec <name>` finds a namespace's resolv.conf (it bind-mounts it over /etc/resolv.conf). */
+export function netnsEtcDir(netnsName: string): string {
+  return `/etc/netns/${netnsName}`;
 }
 
 /** Which CNI configuration a sandbox uses. */
@@ -126,18 +166,62 @@ export function cniArgsFor(
   };
 }
 
-/** The network request of a stored sandbox. */
+/**
+ * The network request of a stored sandbox. Like containerd's stopPodSandbox, the netns path is "" once the
+ * namespace is closed ("Use empty netns path if netns is not available", per the CNI spec).
+ */
 function networkRequest(s: SandboxState): PodNetworkRequest {
-  return { id: s.id, netnsPath: s.netns.path, args: s.cniArgs, capabilityArgs: capabilityArgs(s) };
+  const open = s.netns.path !== "" && isMountPoint(s.netns.path);
+  return {
+    id: s.id,
+    netnsPath: open ? s.netns.path : "",
+    args: s.cniArgs,
+    capabilityArgs: capabilityArgs(s),
+  };
 }
 
 function capabilityArgs(
   s: { annotations: Record<string, string> },
   ports: SandboxConfig["portMappings"] = [],
+  dns?: DnsConfig,
 ) {
   const caps: Record<string, unknown> = { "io.kubernetes.cri.pod-annotations": s.annotations };
   if (ports.length) caps.portMappings = ports;
+  // containerd's cniNamespaceOpts: WithCapabilityDNS(toCNIDNS(config.GetDnsConfig()))
+  if (dns) caps.dns = { servers: dns.servers, searches: dns.searches ?? [], options: dns.options ?? [] };
   return caps;
+}
+
+/** The CRI runtime's conditions (CRI `Status`), as containerd's pkg/cri/server/status.go reports them. */
+export interface RuntimeCondition {
+  type: "RuntimeReady" | "NetworkReady";
+  status: boolean;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * CRI `Status` for a network choice: RuntimeReady, and NetworkReady from go-cni's `Status()` on the conf dir
+ * as containerd loads it. Not ready: reason `NetworkPluginNotReady`, message
+ * `Network plugin returns error: cni plugin not initialized` (containerd's words); `loadError` says why.
+ */
+export async function runtimeStatus(
+  choice: NetworkChoice = {},
+): Promise<{ conditions: RuntimeCondition[]; loadError?: string }> {
+  const network: RuntimeCondition = { type: "NetworkReady", status: true };
+  let loadError: string | undefined;
+  if (!choice.setup && choice.confDir) {
+    const cni = await new CniPodNetwork(describeChoice(choice, "")).networksForCri();
+    loadError = cni.loadError?.message;
+    try {
+      await cni.status();
+    } catch (error) {
+      network.status = false;
+      network.reason = "NetworkPluginNotReady";
+      network.message = `Network plugin returns error: ${(error as Error).message}`;
+    }
+  }
+  return { conditions: [{ type: "RuntimeReady", status: true }, network], loadError };
 }
 
 /** Finds a sandbox by full ID, unique ID prefix, or `name` / `namespace/name`. */
@@ -207,8 +291,20 @@ export async function runPodSandbox(
     throw new SandboxError(`CNI conf dir ${choice.confDir} does not exist`);
   }
   if (choice.confDir && !choice.setup) {
-    // load the conf dir now: a bad config is an error before anything is created
-    await new CniPodNetwork(describeChoice(choice, "")).validate();
+    // Load the conf dir as containerd holds it. A node whose config did not load has only cni-loopback and
+    // go-cni's Setup refuses with "cni plugin not initialized"; containerd gets there after pinning the
+    // netns (and then removes it again), cnilab refuses before anything is created.
+    const cni = await new CniPodNetwork(describeChoice(choice, "")).networksForCri();
+    try {
+      await cni.status();
+    } catch (error) {
+      const why = cni.loadError ? ` (${cni.loadError.message})` : "";
+      throw new SandboxError(
+        `failed to setup network for sandbox ${namespace}/${config.name}: ${(error as Error).message}${why}`,
+      );
+    }
+    // a missing plugin is a load error too, but go-cni's Status() does not see it: refuse all the same
+    if (cni.loadError && !cni.loadError.message.includes(ERR_CNI_NOT_INITIALIZED)) throw cni.loadError;
   }
   const owner = await Owner.begin("pod", `${namespace}/${config.name}`);
   const id = randomHex(32);
@@ -266,6 +362,35 @@ export async function runPodSandbox(
     state.netns = await timed(timings, "netns", () => pinNewNetns(owner));
     writeState(state);
 
+    if (config.dnsConfig) {
+      // containerd's setupSandboxFiles: the pod's resolv.conf from the kubelet's DNSConfig, in the sandbox's
+      // dir; cnilab also puts it where `ip netns exec` shows it as /etc/resolv.conf
+      const text = resolvConf(config.dnsConfig);
+      writeFileSync(`${dir}/resolv.conf`, text, { mode: 0o644 });
+      const etc = netnsEtcDir(state.netns.name);
+      await owner.record({ kind: "path", path: etc, tree: true });
+      mkdirSync(etc, { recursive: true });
+      writeFileSync(`${etc}/resolv.conf`, text, { mode: 0o644 });
+    }
+
+    const req: PodNetworkRequest = {
+      id,
+      netnsPath: state.netns.path,
+      args: state.cniArgs,
+      capabilityArgs: capabilityArgs(state, config.portMappings, config.dnsConfig),
+    };
+    if (state.network.defaultConf && !choice.setup) {
+      mkdirSync(state.network.confDir, { recursive: true });
+      writeFileSync(`${state.network.confDir}/10-cnilab.conflist`, defaultConflist(state.network.plugins));
+      // the bridge plugin turns ip_forward on as gateway; the ledger restores it when the last owner goes
+      await setSysctl(owner, "net.ipv4.ip_forward", "1");
+    }
+    // CNI ADD into the pinned namespace, with no process in it yet (containerd's setupPodNetwork)
+    await owner.record(network.undo(req));
+    state.status = await timed(timings, "cni-add", () => network.setup(req));
+    writeState(state);
+
+    // then pause, started inside the namespace CNI has just configured (containerd's NewTask + Start)
     state.holder = await timed(
       timings,
       "holder",
@@ -277,22 +402,6 @@ export async function runPodSandbox(
           sharePid: state.sharePid,
         }),
     );
-    writeState(state);
-
-    const req: PodNetworkRequest = {
-      id,
-      netnsPath: state.netns.path,
-      args: state.cniArgs,
-      capabilityArgs: capabilityArgs(state, config.portMappings),
-    };
-    if (state.network.defaultConf && !choice.setup) {
-      mkdirSync(state.network.confDir, { recursive: true });
-      writeFileSync(`${state.network.confDir}/10-cnilab.conflist`, defaultConflist(state.network.plugins));
-      // the bridge plugin turns ip_forward on as gateway; the ledger restores it when the last owner goes
-      await setSysctl(owner, "net.ipv4.ip_forward", "1");
-    }
-    await owner.record(network.undo(req));
-    state.status = await timed(timings, "cni-add", () => network.setup(req));
     state.phase = "ready";
     timings.push({ step: "sandbox-ready", ms: performance.now() - started });
     writeState(state);
@@ -305,7 +414,11 @@ export async function runPodSandbox(
   }
 }
 
-/** StopPodSandbox: stop every container, stop the holder, CNI DEL (the netns stays pinned until remove). */
+/**
+ * StopPodSandbox (containerd's `stopPodSandbox`, sandbox_stop.go): stop every container, stop the holder,
+ * CNI DEL with the netns path (or "" once the namespace is closed), then remove the pinned namespace and
+ * its /etc/netns dir. Safe to repeat: RemovePodSandbox does, which is the second DEL of a pod's life.
+ */
 export async function stopPodSandbox(id: string): Promise<SandboxState> {
   const state = readState(id);
   const owner = await Owner.open(state.ownerId);
@@ -321,11 +434,21 @@ export async function stopPodSandbox(id: string): Promise<SandboxState> {
     }));
   });
   if (state.holder) await timed(timings, "holder-stop", () => stopHolder(state.holder as Holder));
-  if (state.netns.path) {
+  // containerd 1.6 tears down when it has a CNI result (`if sandbox.CNIResult != nil`)
+  if (state.status) {
     const network = networkFromDescription(state.network);
     const req = networkRequest(state);
     await timed(timings, "cni-del", () => network.teardown(req));
-    await owner.forget(network.undo(req));
+    // the journal's CNI DEL (recorded before ADD, with the request as it was then) is done now
+    const undo = network.undo(req);
+    const what = undo.kind === "undo" ? undo.what : "";
+    for (const o of owner.objects()) if (o.kind === "undo" && o.what === what) await owner.forget(o);
+  }
+  if (state.netns.path) {
+    await timed(timings, "netns-unpin", async () => {
+      await unpinNetns(state.netns.path);
+      rmSync(netnsEtcDir(state.netns.name), { recursive: true, force: true });
+    });
   }
   state.phase = "notready";
   timings.push({ step: "sandbox-stop", ms: performance.now() - started });
@@ -335,20 +458,16 @@ export async function stopPodSandbox(id: string): Promise<SandboxState> {
 }
 
 /**
- * RemovePodSandbox: stops it when needed, unpins the netns (lazy unmount + rm), removes state, logs and the
- * name claim, then releases the owner's journal (which also catches anything an earlier crash left).
+ * RemovePodSandbox (containerd's sandbox_remove.go): "forcibly stops" the sandbox first — always, so after a
+ * StopPodSandbox this is a second CNI DEL, with CNI_NETNS="" and no prevResult — then removes state, logs and
+ * the name claim, and releases the owner's journal (which also catches anything an earlier crash left).
  * Returns the timings of the removal.
  */
 export async function removePodSandbox(id: string): Promise<Timing[]> {
-  let state = readState(id);
-  const timings: Timing[] = [];
+  const before = readState(id).timings.length;
   const started = performance.now();
-  if (state.phase !== "notready" || (state.holder && holderAlive(state.holder))) {
-    const before = state.timings.length;
-    state = await stopPodSandbox(id);
-    timings.push(...state.timings.slice(before));
-  }
-  await timed(timings, "netns-unpin", () => unpinNetns(state.netns.path));
+  const state = await stopPodSandbox(id);
+  const timings: Timing[] = state.timings.slice(before);
   const owner = await Owner.open(state.ownerId);
   await timed(timings, "release", async () => {
     rmSync(statePath(id), { force: true });

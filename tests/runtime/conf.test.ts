@@ -1,21 +1,18 @@
 /**
- * Config discovery: go-cni's conf dir loading (what containerd does) and libcni's lookup by name (what
- * cnitool does), including the bad-input cases: missing dir, no valid config, a broken file beside a
- * valid one.
+ * Config discovery: go-cni's conf dir loading (what containerd does: go-cni opts.go `loadFromConfDir`,
+ * cni.go `Load`/`Status`) and libcni's lookup by name (what cnitool does: libcni conf.go `LoadNetworkConf`),
+ * including the bad-input cases: missing dir, no config, a broken file before, after or beside a valid one.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CniNetworks, ConfigError, loadConfDir, loadNetworkConf } from "../../lib/runtime/mod.ts";
 import { REFERENCE_BIN, World } from "./recorder.ts";
 
 let world: World;
-let warnings: string[];
-const warn = (m: string) => warnings.push(m);
 
 beforeEach(() => {
   world = new World();
-  warnings = [];
 });
 afterEach(async () => {
   await world.cleanup();
@@ -35,7 +32,6 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
       confDir: world.conf,
       binDirs: [REFERENCE_BIN],
       maxConfNum: 0,
-      onWarning: warn,
     });
     expect(cni.networks.map((n) => `${n.ifName} ${n.config.name}`)).toEqual([
       "lo cni-loopback",
@@ -51,7 +47,6 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
     // the loopback network is go-cni's
     expect(cni.networks[0].config.cniVersion).toBe("0.3.1");
     expect(cni.networks[0].config.plugins).toEqual([{ type: "loopback" }]);
-    expect(warnings).toEqual([]);
   });
 
   test("max_conf_num defaults to 1: only the first file in byte order is used", async () => {
@@ -64,23 +59,85 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
     expect(two.map((l) => l.name)).toEqual(["early", "late"]);
   });
 
-  test("an unparsable file next to a valid one is skipped with a warning naming it", () => {
+  test("go-cni: the first invalid file stops the load, naming it; the valid file after it is never loaded", () => {
+    // go-cni opts.go loadFromConfDir: `return fmt.Errorf("failed to load CNI config list file %s: %v: %w", …, ErrInvalidConfig)`
     world.writeConf("00-broken.conflist", "{ this is not json");
-    world.writeConf("01-conflist-in-conf.conf", list("wrong-ext"));
-    world.writeConf("02-no-type.conflist", { cniVersion: "1.0.0", name: "nt", plugins: [{}] });
     world.writeConf("10-ok.conflist", list("ok"));
-    const lists = loadConfDir(world.conf, { onWarning: warn });
-    expect(lists.map((l) => l.name)).toEqual(["ok"]);
-    expect(warnings.length).toBe(3);
-    expect(warnings[0]).toContain(join(world.conf, "00-broken.conflist"));
-    expect(warnings[1]).toContain("network type not found");
-    expect(warnings[2]).toContain("missing 'type'");
+    const file = join(world.conf, "00-broken.conflist");
+    const error = (() => {
+      try {
+        loadConfDir(world.conf);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toStartWith(
+      `failed to load CNI config list file ${file}: error parsing configuration list`,
+    );
+    expect(error!.message).toEndWith(": invalid cni config");
   });
 
-  test("strict mode (go-cni's own behaviour) fails on the broken file instead", () => {
-    world.writeConf("00-broken.conflist", "{");
+  test("go-cni: each kind of invalid file has go-cni's message", () => {
+    const cases: [string, unknown, RegExp][] = [
+      [
+        "01-conflist-in-conf.conf",
+        list("wrong-ext"),
+        /^failed to load CNI config file .*01-conflist-in-conf\.conf: .*: invalid cni config$/,
+      ],
+      [
+        "02-no-type.conflist",
+        { cniVersion: "1.0.0", name: "nt", plugins: [{}] },
+        /^failed to load CNI config list file .*02-no-type\.conflist: .*missing 'type'.*: invalid cni config$/,
+      ],
+      [
+        "03-no-plugins.conflist",
+        { cniVersion: "1.0.0", name: "np" },
+        /^CNI config list in config file .*03-no-plugins\.conflist has no networks, skipping: invalid cni config$/,
+      ],
+      [
+        "04-future.conflist",
+        { cniVersion: "9.9.9", name: "f", plugins: [{ type: "x" }] },
+        /04-future\.conflist: .*no supported cniVersion.*: invalid cni config$/,
+      ],
+    ];
     world.writeConf("10-ok.conflist", list("ok"));
-    expect(() => loadConfDir(world.conf, { strict: true })).toThrow(join(world.conf, "00-broken.conflist"));
+    for (const [file, content, message] of cases) {
+      world.writeConf(file, content);
+      expect(() => loadConfDir(world.conf)).toThrow(message);
+      rmSync(join(world.conf, file));
+    }
+    expect(loadConfDir(world.conf).map((l) => l.name)).toEqual(["ok"]);
+  });
+
+  test("go-cni: an invalid file after the first max_conf_num is never read", () => {
+    world.writeConf("10-ok.conflist", list("ok"));
+    world.writeConf("20-broken.conflist", "{");
+    expect(loadConfDir(world.conf, { maxConfNum: 1 }).map((l) => l.name)).toEqual(["ok"]);
+    expect(() => loadConfDir(world.conf, { maxConfNum: 2 })).toThrow(
+      /20-broken\.conflist.*invalid cni config$/,
+    );
+  });
+
+  test("containerd keeps only cni-loopback after a failed load: not ready, setup refused with go-cni's error", async () => {
+    world.writeConf("05-broken.conflist", "{");
+    world.writeConf("10-ok.conflist", list("ok"));
+    const cni = CniNetworks.loadForCri({ confDir: world.conf, binDirs: [REFERENCE_BIN] });
+    expect(cni.networks.map((n) => n.config.name)).toEqual(["cni-loopback"]);
+    expect(cni.loadError?.message).toContain(join(world.conf, "05-broken.conflist"));
+    await expect(cni.status()).rejects.toThrow(/^cni plugin not initialized$/);
+    await expect(cni.setup("a".repeat(64), "/var/run/netns/none")).rejects.toThrow(
+      /^cni plugin not initialized$/,
+    );
+    // CniNetworks.load throws the load error itself
+    await expect(CniNetworks.load({ confDir: world.conf, binDirs: [REFERENCE_BIN] })).rejects.toThrow(
+      /05-broken\.conflist.*invalid cni config$/,
+    );
+    // removing the file: the next load is ready
+    rmSync(join(world.conf, "05-broken.conflist"));
+    const ready = CniNetworks.loadForCri({ confDir: world.conf, binDirs: [REFERENCE_BIN] });
+    expect(ready.loadError).toBeUndefined();
+    expect(ready.networks.map((n) => n.config.name)).toEqual(["cni-loopback", "ok"]);
   });
 
   test("a plugin no bin dir has fails the load, naming the plugin and the dirs (go-cni checkPluginExists)", async () => {
@@ -100,21 +157,10 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
     expect(error.message).toBe(`CNI config directory ${dir} does not exist`);
   });
 
-  test("a conf dir with no config, or only invalid ones, is an error naming the dir", () => {
-    expect(() => loadConfDir(world.conf)).toThrow(`no network config found in ${world.conf}`);
-    world.writeConf("10-bad.conflist", "[]");
-    world.writeConf("20-bad.conf", { name: "x" });
-    expect(() => loadConfDir(world.conf, { onWarning: warn })).toThrow(
-      `no valid network config found in ${world.conf}`,
+  test("a conf dir with no config is go-cni's not-initialized error naming the dir", () => {
+    expect(() => loadConfDir(world.conf)).toThrow(
+      `no network config found in ${world.conf}: cni plugin not initialized`,
     );
-    expect(warnings.length).toBe(2);
-  });
-
-  test("a list with no supported version is skipped like any invalid file", () => {
-    world.writeConf("10-future.conflist", { cniVersion: "9.9.9", name: "f", plugins: [{ type: "x" }] });
-    world.writeConf("20-ok.conflist", list("ok"));
-    expect(loadConfDir(world.conf, { onWarning: warn }).map((l) => l.name)).toEqual(["ok"]);
-    expect(warnings[0]).toContain("no supported cniVersion");
   });
 
   test("plugin configs may live beside the list in <dir>/<name>/*.conf (libcni)", () => {
@@ -129,7 +175,7 @@ describe("go-cni / containerd: loadConfDir and CniNetworks.load", () => {
     world.writeConf("10-a.conflist", { ...list("a"), disableCheck: "true", disableGC: true });
     expect(loadConfDir(world.conf)[0]).toMatchObject({ disableCheck: true, disableGC: true });
     world.writeConf("05-b.conflist", { ...list("b"), disableCheck: "yes" });
-    expect(() => loadConfDir(world.conf, { strict: true })).toThrow("invalid value");
+    expect(() => loadConfDir(world.conf)).toThrow("invalid value");
   });
 });
 
@@ -156,12 +202,20 @@ describe("libcni / cnitool: loadNetworkConf(dir, name)", () => {
     );
   });
 
-  test("a broken file for another network is skipped with a warning; a broken file for this one is an error", () => {
+  test("libcni: a file that does not parse and sorts before the match fails the lookup (LoadNetworkConf)", () => {
     world.writeConf("00-junk.conflist", "{{{");
     world.writeConf("10-net.conflist", list("net"));
-    expect(loadNetworkConf(world.conf, "net", warn).name).toBe("net");
-    expect(warnings[0]).toContain("00-junk.conflist");
-    world.writeConf("05-mine.conflist", { cniVersion: "1.0.0", name: "mine", plugins: [] });
-    expect(() => loadNetworkConf(world.conf, "mine", warn)).toThrow(/05-mine.conflist: no plugins in list/);
+    expect(() => loadNetworkConf(world.conf, "net")).toThrow(
+      new RegExp(`^invalid CNI config ${join(world.conf, "00-junk.conflist")}: `),
+    );
+  });
+
+  test("libcni: files after the match are never read, and .conf files not when a .conflist matches", () => {
+    world.writeConf("00-junk.conf", "{{{");
+    world.writeConf("10-net.conflist", list("net"));
+    world.writeConf("20-junk.conflist", "{{{");
+    expect(loadNetworkConf(world.conf, "net").name).toBe("net");
+    // go-cni reads all three extensions in one order: it stops at 00-junk.conf
+    expect(() => loadConfDir(world.conf)).toThrow(/00-junk\.conf: .*invalid cni config$/);
   });
 });

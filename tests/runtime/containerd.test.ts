@@ -176,4 +176,23 @@ describe("conf_template", () => {
     await cni.remove(id, ns.path);
     expect((await addr.list({ netns: ns.name })).some((a) => a.dev === "eth0")).toBe(false);
   });
+
+  test("a broken file sorted first: the template is written, yet go-cni still stops at the broken file", () => {
+    // containerd 1.6 update_runtime_config.go: Status() fails, Load() fails, so writeCNIConfigFile runs;
+    // go-cni's loadFromConfDir then still returns ErrInvalidConfig at 05-broken before reaching 10-containerd-net
+    const template = join(world.dir, "cni.template");
+    writeFileSync(
+      template,
+      JSON.stringify({ cniVersion: "1.0.0", name: "tmpl", plugins: [{ type: "bridge" }] }),
+    );
+    writeFileSync(join(world.conf, "05-broken.conflist"), "{");
+    const settings = parseContainerdConfig(
+      `version = 3\n[plugins."io.containerd.cri.v1.runtime".cni]\nconf_dir = "${world.conf}"\n` +
+        `conf_template = "${template}"\n`,
+    );
+    expect(applyConfTemplate(settings, "10.77.0.0/24")).toBe(join(world.conf, "10-containerd-net.conflist"));
+    const cni = CniNetworks.loadForCri({ ...toNetworkOptions(settings), binDirs: [REFERENCE_BIN] });
+    expect(cni.networks.map((n) => n.config.name)).toEqual(["cni-loopback"]);
+    expect(cni.loadError?.message).toMatch(/05-broken\.conflist: .*: invalid cni config$/);
+  });
 });
