@@ -4,7 +4,7 @@
  * pod IP, routes, DNS and total time.
  * @module
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { addr, link, route } from "../lib/iproute2/mod.ts";
 import type { Lab } from "../lib/lab/mod.ts";
@@ -13,6 +13,7 @@ import { CniNetworks } from "../lib/runtime/mod.ts";
 import {
   containerLogs,
   createContainer,
+  type DnsConfig,
   parsePodManifest,
   planProcess,
   type PodManifest,
@@ -21,6 +22,7 @@ import {
   runPodSandbox,
   type SandboxState,
   startContainer,
+  stopPodSandbox,
   validatePod,
 } from "../lib/sandbox/mod.ts";
 import { run } from "../lib/shell/mod.ts";
@@ -40,6 +42,8 @@ import {
 const BRIDGE = "cnilab22";
 const POD = "lab22-multi-container-pod";
 const CLUSTER_DNS = "10.96.0.10";
+/** What the network config tells the plugin to report as `dns` in its result (advisory only). */
+const RESULT_DNS = "10.96.99.99";
 
 interface State {
   dir: string;
@@ -53,6 +57,7 @@ interface State {
   containerIds: string[];
   /** The chapter's step number → measured milliseconds. */
   timings: Map<string, number>;
+  netnsAfterStop?: boolean;
 }
 
 async function timed<T>(s: State, step: string, fn: () => Promise<T>): Promise<T> {
@@ -134,10 +139,12 @@ export const kubeletCniFlow: Lab<State> = {
         s.confDir = `${s.dir}/net.d`;
         ({ binDir: s.binDir, callsDir: s.callsDir } = await recordingBinDir(ctx, s.dir));
         const subnet = s.subnet!;
-        await ctx.owner.writeFile(
-          `${s.confDir}/10-lab22.conflist`,
+        // the plugin reports this `dns` in its result; whether anyone uses it is step 11's question
+        const conf = JSON.parse(
           bridgeConflist("lab22", BRIDGE, subnet, `${s.dir}/ipam`, { defaultGateway: true }),
         );
+        conf.plugins[0].dns = { nameservers: [RESULT_DNS] };
+        await ctx.owner.writeFile(`${s.confDir}/10-lab22.conflist`, JSON.stringify(conf, null, 2));
         await markedBridge(ctx, BRIDGE);
         await timed(s, "2", async () => {
           const cni = await CniNetworks.load({ confDir: s.confDir, binDirs: [s.binDir], loopback: false });
@@ -181,51 +188,81 @@ export const kubeletCniFlow: Lab<State> = {
       },
     },
     {
-      title: "Kubelet → containerd RunPodSandbox: netns, pause, CNI ADD, result, ready (chapter steps 4–8)",
+      title: "Kubelet → containerd RunPodSandbox: netns, CNI ADD, result, pause, ready (chapter steps 4–8)",
       mirrors:
         "2.2 Pod Creation Sequence, steps 4–8: RunPodSandbox, create netns, CNI ADD, return IPs, Sandbox ready",
       narration:
-        "One CRI call, RunPodSandbox, covers steps 4 to 8: the runtime pins a cni-<uuid> namespace " +
-        "(5), starts the pause holder, calls CNI ADD (6) and gets back IPs and routes (7); the sandbox is ready " +
-        "(8). Each part is timed by the sandbox runtime itself.",
+        "RunPodSandbox(config: metadata name/namespace/uid, hostname, labels, annotations, dns_config, " +
+        "port_mappings, namespace_options) covers steps 4–8. containerd pins a cni-<uuid> namespace (5), calls " +
+        "CNI ADD (6, 7) and only then starts pause inside it (8). The chapter starts pause first: the order from " +
+        "when the namespace belonged to the pause process. A pinned namespace exists with no process in it, " +
+        "which is what lets containerd configure it first.",
       async run(ctx) {
         const s = ctx.state;
         const pod = s.pod!;
         await ctx.owner.record(podUndo(POD));
+        // the kubelet's DNSConfig for a ClusterFirst pod (cluster DNS, search path, ndots)
+        const dnsConfig: DnsConfig = {
+          servers: [CLUSTER_DNS],
+          searches: [`${pod.namespace}.svc.cluster.local`, "svc.cluster.local", "cluster.local"],
+          options: ["ndots:5"],
+        };
         s.sandbox = await timed(s, "4-8", () =>
           runPodSandbox(
             {
               name: pod.name,
               namespace: pod.namespace,
+              uid: pod.uid,
               hostname: pod.hostname,
+              labels: pod.labels,
+              annotations: pod.annotations,
               sharePid: pod.shareProcessNamespace,
+              dnsConfig,
             },
             { confDir: s.confDir, binDirs: [s.binDir], cacheDir: `${s.dir}/cache` },
           ));
-        // the kubelet's DNSConfig becomes the sandbox's resolv.conf (shown by `ip netns exec`)
-        await ctx.owner.writeFile(
-          `/etc/netns/${s.sandbox.netns.name}/resolv.conf`,
-          `search ${pod.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver ${CLUSTER_DNS}\noptions ndots:5\n`,
-        );
         const t = Object.fromEntries(s.sandbox.timings.map((x) => [x.step, x.ms]));
         ctx.note(
           [
             `4. RunPodSandbox()                 ${ms(t["sandbox-ready"])} in all`,
             `5. create network namespace        ${ms(t.netns)}  (${s.sandbox.netns.path})`,
-            `   start pause holder               ${ms(t.holder)}  (PID ${s.sandbox.holder?.pid})`,
             `6. CNI ADD                         ${ms(t["cni-add"])}`,
             `7. return IPs, routes              ${s.sandbox.status?.ips.join(", ")}`,
+            `   start pause in the namespace    ${ms(t.holder)}  (PID ${s.sandbox.holder?.pid})`,
             `8. sandbox ready`,
           ].join("\n"),
         );
       },
       async check(ctx) {
-        const sb = ctx.state.sandbox!;
+        const s = ctx.state;
+        const sb = s.sandbox!;
+        const adds = readCalls(s.callsDir).filter((c) => c.command === "ADD");
+        ctx.expect(
+          "containerd's order: no process was in the namespace during CNI ADD (pause came after)",
+          adds.map((c) => `${c.type}: ${c.netnsPids?.length ?? "unknown"} processes`),
+          ["loopback: 0 processes", "cnilab-bridge: 0 processes", "cnilab-host-local: 0 processes"],
+        );
+        ctx.expect(
+          "the sandbox runtime timed netns, CNI ADD, pause, in that order",
+          sb.timings.map((t) => t.step),
+          ["netns", "cni-add", "holder", "sandbox-ready"],
+        );
         const holderNs = readlinkSync(`/proc/${sb.holder!.pid}/ns/net`);
         const netnsIno = (await import("node:fs")).statSync(sb.netns.path).ino;
         ctx.expect("the pause holder lives in the pinned namespace", holderNs, `net:[${netnsIno}]`);
         const eth0 = (await addr.list({ netns: sb.netns.name, dev: "eth0", family: 4 })).map((a) => a.cidr);
         ctx.expect("eth0 has the IP that CNI ADD returned", eth0, sb.status?.ips);
+        const pod = s.pod!;
+        ctx.expect(
+          "RunPodSandbox's request reached the runtime: name, namespace, uid, hostname",
+          [sb.name, sb.namespace, sb.uid, sb.hostname],
+          [pod.name, pod.namespace, pod.uid ?? sb.uid, pod.hostname ?? pod.name],
+        );
+        ctx.expect(
+          "and CNI: CNI_ARGS carry the pod's namespace, name and uid",
+          adds[1]?.args.split(";").filter((kv) => /^K8S_POD_(NAMESPACE|NAME|UID)=/.test(kv)),
+          [`K8S_POD_NAMESPACE=${pod.namespace}`, `K8S_POD_NAME=${pod.name}`, `K8S_POD_UID=${sb.uid}`],
+        );
         ctx.expect("the sandbox is ready", sb.phase, "ready");
       },
     },
@@ -233,8 +270,8 @@ export const kubeletCniFlow: Lab<State> = {
       title: "Kubelet → containerd CreateContainer: web, sidecar (chapter step 9)",
       mirrors: "2.2 Pod Creation Sequence, step 9: CreateContainer()",
       narration:
-        "For each container the kubelet asks the runtime to create it inside the sandbox: the image is " +
-        "resolved into a process and its files; nothing runs yet.",
+        "CreateContainer(pod_sandbox_id, config: name, image, command/args, envs, working_dir, ports) " +
+        "for each container: the image is resolved into a process and its files; nothing runs yet.",
       async run(ctx) {
         const s = ctx.state;
         const pod = s.pod!;
@@ -274,9 +311,8 @@ export const kubeletCniFlow: Lab<State> = {
       title: "Kubelet → containerd StartContainer: web, sidecar (chapter step 10)",
       mirrors: "2.2 Pod Creation Sequence, step 10: StartContainer()",
       narration:
-        "Starting a container joins its process to the pause holder's namespaces: it gets the pod's " +
-        "network (eth0, the pod IP, localhost), IPC and hostname. No CNI call happens here — CNI ran once, " +
-        "for the sandbox.",
+        "StartContainer(container_id) joins the process to pause's namespaces: the pod's network (eth0, " +
+        "the pod IP, localhost), IPC and hostname. No CNI call happens here: CNI ran once, for the sandbox.",
       async run(ctx) {
         const s = ctx.state;
         const before = readCalls(s.callsDir).length;
@@ -306,7 +342,8 @@ export const kubeletCniFlow: Lab<State> = {
       mirrors: "2.2 Detailed Step Breakdown, STEP 8-11: IP, Routes, DNS, Pod Running",
       narration:
         "The pod runs: the sidecar fetches the web container over localhost. The box the chapter draws " +
-        "with a made-up 10.0.1.5 is filled in with what the kernel reports.",
+        "with an example 10.0.1.5 is filled in with what the kernel reports. DNS: the runtime wrote the pod's " +
+        "resolv.conf from the kubelet's DNSConfig; the `dns` in the CNI result is advisory and was not used.",
       async run(ctx) {
         const s = ctx.state;
         const sb = s.sandbox!;
@@ -364,27 +401,63 @@ export const kubeletCniFlow: Lab<State> = {
         const dns = await run(["ip", "netns", "exec", sb.netns.name, "cat", "/etc/resolv.conf"], {
           purpose: "read",
         });
+        const bridgeAdd = readCalls(ctx.state.callsDir).find((c) =>
+          c.command === "ADD" && c.type === "cnilab-bridge"
+        );
+        let resultDns: unknown;
+        try {
+          resultDns = JSON.parse(bridgeAdd?.stdout ?? "{}").dns;
+        } catch { /* reported below */ }
         ctx.expect(
-          "the pod's resolv.conf names the cluster DNS",
-          /nameserver (\S+)/.exec(dns.stdout)?.[1],
-          CLUSTER_DNS,
+          "resolv.conf is the kubelet's DNSConfig, written by the runtime; the result's dns was not used",
+          [/nameserver (\S+)/.exec(dns.stdout)?.[1], resultDns],
+          [CLUSTER_DNS, { nameservers: [RESULT_DNS] }],
+        );
+        ctx.expect(
+          "the runtime's copy in the sandbox dir is the same file",
+          readFileSync(`${sb.dir}/resolv.conf`, "utf8"),
+          dns.stdout,
+        );
+        const subnet = ctx.state.subnet!;
+        ctx.expectThat(
+          "the pod IP comes from the network's IPAM range (the chapter's 10.0.1.5 is an example)",
+          (sb.status?.ip ?? "").startsWith(subnet.cidr.split(".").slice(0, 3).join(".") + "."),
+          `an address in ${subnet.cidr}`,
+          sb.status?.ip ?? "none",
         );
       },
     },
     {
-      title: "Pod deleted: containers stopped, CNI DEL, namespace removed",
+      title: "Pod deleted: StopPodSandbox (CNI DEL, namespace removed), RemovePodSandbox",
       mirrors: "2.1 FLOW: Pod Deleted → Kubelet → CRI → CNI DEL",
       narration:
-        "The reverse flow, for completeness: StopPodSandbox stops the containers and the holder and " +
-        "calls CNI DEL; RemovePodSandbox unpins the namespace.",
+        "StopPodSandbox(pod_sandbox_id) stops the containers and pause, calls CNI DEL with the namespace " +
+        "path and removes the namespace. RemovePodSandbox(pod_sandbox_id) stops it again (a second DEL, " +
+        "CNI_NETNS empty), then removes the sandbox's state.",
       deletes: true,
       async run(ctx) {
-        await removePodSandbox(ctx.state.sandbox!.id);
+        const s = ctx.state;
+        await timed(s, "stop", () => stopPodSandbox(s.sandbox!.id));
+        s.netnsAfterStop = existsSync(s.sandbox!.netns.path);
+        await timed(s, "remove", () => removePodSandbox(s.sandbox!.id));
         await ctx.owner.forget(podUndo(POD));
       },
       async check(ctx) {
-        const dels = readCalls(ctx.state.callsDir).filter((c) => c.command === "DEL").map((c) => c.type);
-        ctx.expect("CNI DEL ran for both networks", dels, ["loopback", "cnilab-bridge", "cnilab-host-local"]);
+        const s = ctx.state;
+        const dels = readCalls(s.callsDir).filter((c) => c.command === "DEL");
+        ctx.expect(
+          "CNI DEL ran at Stop (with the netns path) and again at Remove (CNI_NETNS empty)",
+          dels.map((c) => `${c.type} ${c.netns ? "path" : "empty"}`),
+          [
+            "loopback path",
+            "cnilab-bridge path",
+            "cnilab-host-local path",
+            "loopback empty",
+            "cnilab-bridge empty",
+            "cnilab-host-local empty",
+          ],
+        );
+        ctx.expect("the pinned namespace was gone after StopPodSandbox", s.netnsAfterStop, false);
         ctx.expect(
           "no port is left on the bridge",
           (await link.list()).filter((l) => l.master === BRIDGE).length,

@@ -143,6 +143,8 @@ export interface PluginCall {
   /** Wall-clock start and end, in ns. */
   start: number;
   end: number;
+  /** PIDs in CNI_NETNS when the plugin was called (`ip netns pids`); undefined when that could not be read. */
+  netnsPids?: number[];
 }
 
 /**
@@ -166,6 +168,11 @@ d=${callsDir}/$(date +%s%N)-$$
 mkdir "$d" && date +%s%N > "$d/start"
 echo ${type} > "$d/type"
 env | grep '^CNI_' > "$d/env"
+# which processes live in the pod's namespace during this call (containerd starts pause only after ADD)
+if [ -n "$CNI_NETNS" ]; then
+  PATH="$PATH:/usr/sbin:/sbin" ip netns pids "$(basename "$CNI_NETNS")" > "$d/netns-pids" 2>/dev/null
+  echo $? > "$d/netns-pids-exit"
+fi
 tee "$d/stdin" | ${real} "$@" > "$d/stdout"
 rc=$?
 echo $rc > "$d/exit"; date +%s%N > "$d/end"
@@ -215,6 +222,9 @@ export function readCalls(callsDir: string): PluginCall[] {
       exitCode: Number(read("exit").trim() || "-1"),
       start: Number(read("start").trim() || "0"),
       end: Number(read("end").trim() || "0"),
+      netnsPids: read("netns-pids-exit").trim() === "0"
+        ? read("netns-pids").split("\n").filter(Boolean).map(Number)
+        : undefined,
     });
   }
   return calls.sort((a, b) => a.start - b.start);

@@ -49,8 +49,8 @@ run   RunPodSandbox (netns /var/run/netns/cni-<uuid>, pause holder, CNI ADD), th
 ls    the pods, like 'kubectl get pods -o wide'
 exec  runs a command in a container's namespaces (network, IPC, UTS; PID with shareProcessNamespace)
 logs  a container's output (default: the first container)
-stop  StopPodSandbox: containers and holder stopped, CNI DEL; the netns stays until rm
-rm    RemovePodSandbox: stops it if needed, unpins the netns, removes state and logs`;
+stop  StopPodSandbox: containers and pause stopped, CNI DEL, the pinned netns removed
+rm    RemovePodSandbox: stops it again (a second CNI DEL), removes state and logs`;
 
 function fail(error: unknown): never {
   if (error instanceof ManifestError || error instanceof SandboxError) throw new UsageError(error.message);

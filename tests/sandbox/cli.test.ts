@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { link, netns } from "../../lib/iproute2/mod.ts";
+import { netns } from "../../lib/iproute2/mod.ts";
 import { processAlive, STATE_DIR } from "../../lib/ownership/mod.ts";
 import { claimPath, DEFAULT_NETWORK, readState, type SandboxState } from "../../lib/sandbox/mod.ts";
 import { cli, CNILAB, eventually, leftoversOf, podName, removePods, ROOT, seedPodYaml } from "./helpers.ts";
@@ -94,7 +94,7 @@ describe("cnilab pod", () => {
     expect(await leftoversOf(state, undefined)).toEqual([]);
   });
 
-  test("pod stop runs CNI DEL and stops the holder; the netns stays until pod rm", async () => {
+  test("pod stop stops the holder, runs CNI DEL and removes the netns (containerd's StopPodSandbox)", async () => {
     const n = podName();
     made.push(n);
     expect((await cli(["pod", "run", manifest(seedPodYaml(n))])).code).toBe(0);
@@ -105,8 +105,7 @@ describe("cnilab pod", () => {
     expect(stop.code).toBe(0);
     expect(stop.stdout).toContain(`pod/${n} stopped`);
     expect((await cli(["pod", "ls"])).stdout).toMatch(new RegExp(`${n}\\s+0/2\\s+NotReady`));
-    expect(await netns.exists(before.netns.name)).toBe(true);
-    expect(await link.get("eth0", { netns: before.netns.name })).toBeUndefined();
+    expect(await netns.exists(before.netns.name)).toBe(false);
     expect(processAlive(before.holder!.pid, before.holder!.start)).toBe(false);
     const exec = await cli(["pod", "exec", n, "--", "true"]);
     expect(exec.code).toBe(2);

@@ -79,7 +79,7 @@ describe("RunPodSandbox", () => {
       const lo = await addr.list({ netns: s.netns.name, dev: "lo", family: 4 });
       expect(lo.map((a) => a.cidr)).toEqual(["127.0.0.1/8"]);
       expect(await ping(s.status?.ip as string)).toBe(true);
-      expect(s.timings.map((t) => t.step)).toEqual(["netns", "holder", "cni-add", "sandbox-ready"]);
+      expect(s.timings.map((t) => t.step)).toEqual(["netns", "cni-add", "holder", "sandbox-ready"]);
       expect(reservationsOf(s.id).length).toBe(1);
     });
   }
