@@ -8,6 +8,8 @@ import { addr, batch, commands, link, netns, route } from "../lib/iproute2/mod.t
 import { box, freeSubnet } from "./support.ts";
 import type { Lab, LabContext } from "../lib/lab/mod.ts";
 import { CollisionError, processAlive, processStart, STATE_DIR } from "../lib/ownership/mod.ts";
+import type { Result } from "../lib/cni/types.ts";
+import { parseResult } from "../lib/cni/version.ts";
 import { run, spawnDetached } from "../lib/shell/mod.ts";
 
 /** The bridge every pod of this lab plugs into (what the bridge plugin calls `cni0`). */
@@ -37,6 +39,30 @@ interface State {
   pods: Pod[];
   /** Per-run scratch directory (holder symlink, the app's web root). */
   dir: string;
+  /** pod-a's ADD result, as built from the kernel in the "Return configuration" step. */
+  result?: Result;
+  unpinned?: { pid: number; start: number; veth: string; netns: string; vethBefore: boolean };
+  pinned?: { oldPid: number; oldAlive: boolean };
+}
+
+/** A CNI 1.1.0 result for `pod`, built from what the kernel reports (links, addresses, default route). */
+async function kernelResult(state: State, pod: Pod): Promise<Result> {
+  const br = await link.get(BRIDGE);
+  const host = await link.get(pod.hostVeth);
+  const eth0 = await link.get("eth0", { netns: pod.netns });
+  const addrs = await addr.list({ netns: pod.netns, dev: "eth0", family: 4 });
+  const routes = (await route.list({ netns: pod.netns, family: 4 })).filter((r) => r.dst === "default");
+  return {
+    cniVersion: "1.1.0",
+    interfaces: [
+      { name: BRIDGE, mac: br?.mac },
+      { name: pod.hostVeth, mac: host?.mac },
+      { name: "eth0", mac: eth0?.mac, sandbox: `/var/run/netns/${pod.netns}` },
+    ],
+    ips: addrs.map((a) => ({ address: a.cidr, gateway: state.gateway, interface: 2 })),
+    routes: routes.map((r) => ({ dst: "0.0.0.0/0", gw: r.via })),
+    dns: {},
+  } as Result;
 }
 
 const hex = (bytes: number) =>
@@ -186,9 +212,9 @@ export const networkNamespaceLifecycle: Lab<State> = {
       title: "Start the pause holder in each namespace",
       mirrors: "2.4 Pause container role / 2.5 Persistence",
       narration:
-        "The pause container is the pod's first process: it sits in the pod's namespace doing nothing, " +
-        "so the namespace has an owner for as long as the pod lives. catatonit -P, exec'd as `pause`, is the same " +
-        "kind of program (podman uses it as its pause).",
+        "The pause container sits in the pod's namespaces doing nothing; the pod's containers join them. " +
+        "(The network namespace is also pinned by its file: step 11 shows what that changes.) catatonit -P, " +
+        "exec'd as `pause`, is the same kind of program (podman uses it as its pause).",
       async run(ctx) {
         for (const pod of ctx.state.pods) {
           const pid = await spawnDetached(
@@ -223,7 +249,8 @@ export const networkNamespaceLifecycle: Lab<State> = {
       mirrors: "2.5 Creation flow, step 3: Create veth pair",
       narration:
         "A veth pair is a virtual cable. The bridge plugin creates it with the pod end directly inside " +
-        "the pod namespace (cheaper than moving it), names it eth0 (CNI_IFNAME), and plugs the host end into the bridge.",
+        "the pod namespace and plugs the host end into the bridge. The pod end is named by CNI_IFNAME, which " +
+        "the runtime chooses: eth0 (go-cni's prefix eth + index), not the chapter's veth0.",
       async run(ctx) {
         for (const pod of ctx.state.pods) {
           await ctx.owner.record({ kind: "link", name: pod.hostVeth });
@@ -240,6 +267,11 @@ export const networkNamespaceLifecycle: Lab<State> = {
           const host = await link.get(pod.hostVeth);
           const eth0 = await link.get("eth0", { netns: pod.netns });
           ctx.expect(`${pod.name}: eth0 exists inside the pod`, eth0?.kind, "veth");
+          ctx.expect(
+            `${pod.name}: the pod side is eth0 (CNI_IFNAME), there is no veth0`,
+            (await link.list({ netns: pod.netns })).map((l) => l.name).sort(),
+            ["eth0", "lo"],
+          );
           ctx.expect(`${pod.name}: ${pod.hostVeth} is a port of ${BRIDGE}`, host?.master, BRIDGE);
           ctx.expect(`${pod.name}: eth0's peer is ${pod.hostVeth}`, eth0?.peerIndex, host?.index);
         }
@@ -315,36 +347,56 @@ export const networkNamespaceLifecycle: Lab<State> = {
       title: "Return configuration: the result CNI hands back",
       mirrors: "2.5 Creation flow, step 5: Return configuration",
       narration:
-        "The plugin's answer to ADD is a result: interfaces, IPs, routes, DNS. Here it is, built from " +
-        "what the kernel reports now, for pod-a.",
+        "The plugin's answer to ADD is a result: interfaces (with the sandbox path for eth0), IPs, routes, " +
+        "DNS. Here it is for pod-a in the CNI 1.1.0 format, built from what the kernel reports now. Its `dns` is " +
+        "advisory: the pod's resolv.conf comes from the runtime (lab 2.2).",
       async run(ctx) {
         const pod = ctx.state.pods[0];
-        const eth0 = await link.get("eth0", { netns: pod.netns });
-        const host = await link.get(pod.hostVeth);
-        const br = await link.get(BRIDGE);
-        const result = {
-          cniVersion: "1.1.0",
-          interfaces: [
-            { name: BRIDGE, mac: br?.mac },
-            { name: pod.hostVeth, mac: host?.mac },
-            { name: "eth0", mac: eth0?.mac, sandbox: `/var/run/netns/${pod.netns}` },
-          ],
-          ips: [{ address: `${pod.ip}/${ctx.state.prefix}`, gateway: ctx.state.gateway, interface: 2 }],
-          routes: [{ dst: "0.0.0.0/0", gw: ctx.state.gateway }],
-          dns: { nameservers: ["10.96.0.10"], search: ["default.svc.cluster.local"] },
-        };
-        ctx.note(JSON.stringify(result, null, 2));
+        ctx.state.result = await kernelResult(ctx.state, pod);
+        ctx.note(JSON.stringify(ctx.state.result, null, 2));
       },
       async check(ctx) {
         const pod = ctx.state.pods[0];
-        const eth0 = await link.get("eth0", { netns: pod.netns });
-        ctx.expect("pod-a: eth0 is up and has a MAC address", [
-          eth0?.up,
-          /^[0-9a-f:]{17}$/.test(eth0?.mac ?? ""),
-        ], [
-          true,
-          true,
-        ]);
+        const result = ctx.state.result!;
+        let parsed = "";
+        try {
+          parseResult(result, "the result");
+          parsed = "valid";
+        } catch (e) {
+          parsed = (e as Error).message;
+        }
+        ctx.expect("pod-a: the result is a valid CNI result", parsed, "valid");
+        // read the kernel again, straight from `ip -json`
+        const ipJson = async (args: string[], ns?: string) =>
+          JSON.parse(
+            (await run(["ip", ...(ns ? ["-n", ns] : []), "-json", ...args], { purpose: "read" })).stdout,
+          );
+        const [eth0] = await ipJson(["addr", "show", "dev", "eth0"], pod.netns);
+        const [host] = await ipJson(["link", "show", "dev", pod.hostVeth]);
+        const routes = await ipJson(["route", "show", "default"], pod.netns);
+        const inet = (eth0.addr_info as { family: string; local: string; prefixlen: number }[])
+          .filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+        const ips = result.ips ?? [];
+        const podIf = result.interfaces?.[ips[0]?.interface ?? -1];
+        ctx.expect(
+          "pod-a: the result's eth0, MAC, sandbox, address and route are what ip -json reports",
+          {
+            name: podIf?.name,
+            mac: podIf?.mac,
+            sandbox: podIf?.sandbox,
+            ips: ips.map((i) => i.address),
+            gw: result.routes?.map((r) => r.gw),
+            host: result.interfaces?.find((i) => i.name === pod.hostVeth)?.mac,
+          },
+          {
+            name: eth0.ifname,
+            mac: eth0.address,
+            sandbox: `/var/run/netns/${pod.netns}`,
+            ips: inet,
+            gw: routes.map((r: { gateway: string }) => r.gateway),
+            host: host.address,
+          },
+        );
       },
     },
     {
@@ -361,8 +413,8 @@ export const networkNamespaceLifecycle: Lab<State> = {
           `  Create netns     →  /var/run/netns/${pod.netns}`,
           `  CNI configures   →  veth pair eth0 ⇄ ${pod.hostVeth} on ${BRIDGE}, IP ${pod.ip}, default via ${ctx.state.gateway}`,
           `  Containers join  →  pause holder PID ${pod.holder?.pid} holds it`,
-          "PERSISTENCE: checked in step 10 (an app crashes, the IP stays)",
-          "DELETION: steps 11–13 (CNI DEL → remove veth, release IP → remove netns)",
+          "PERSISTENCE: steps 10-11 (an app crashes, the IP stays; pinned vs unpinned)",
+          "DELETION: steps 12–14 (CNI DEL → remove veth, release IP → remove netns)",
         ]));
       },
       async check(ctx) {
@@ -423,6 +475,84 @@ export const networkNamespaceLifecycle: Lab<State> = {
           await fetchApp(pod),
           `hello from ${pod.name} (${pod.ip})`,
         );
+      },
+    },
+    {
+      title: "Persistence, exactly: a namespace held only by pause dies with it; a pinned one does not",
+      mirrors: "2.5 Persistence: Namespace exists as long as pause container runs",
+      narration:
+        "The chapter's rule is exact only for a namespace no file pins. An unpinned namespace (its only " +
+        "reference is pause) disappears when pause dies, and the host end of its veth with it. containerd pins " +
+        "the namespace with a bind mount under /var/run/netns: it survives its holder's death, address and all, " +
+        "and a new holder can join it.",
+      async run(ctx) {
+        const s = ctx.state;
+        // 1. unpinned: a pause whose own namespace is the only one, with a veth into it
+        const pid = await spawnDetached(["unshare", "--net", "--", `${s.dir}/pause`, "-P"], {
+          env: ctx.owner.env,
+        });
+        for (let i = 0; i < 100 && comm(pid) !== "pause"; i++) await new Promise((r) => setTimeout(r, 5));
+        const start = processStart(pid) ?? 0;
+        await ctx.owner.record({ kind: "process", pid, start });
+        const veth = `veth${hex(4)}`;
+        await ctx.owner.record({ kind: "link", name: veth });
+        await batch([
+          commands.vethAdd(veth, "eth0", { peerNetns: String(pid) }),
+          commands.linkAlias(veth, ctx.owner.mark),
+        ]);
+        s.unpinned = {
+          pid,
+          start,
+          veth,
+          netns: procNetns(pid),
+          vethBefore: (await link.get(veth)) !== undefined,
+        };
+        await run(["kill", "-KILL", String(pid)]);
+        for (let i = 0; i < 100 && processAlive(pid, start); i++) await new Promise((r) => setTimeout(r, 10));
+        // 2. pinned: pod-a's pause is killed; the namespace stays; a new pause joins it
+        const pod = s.pods[0];
+        const old = pod.holder!;
+        if (pod.app) await run(["kill", "-KILL", String(pod.app.pid)], { check: false });
+        await run(["kill", "-KILL", String(old.pid)]);
+        for (let i = 0; i < 100 && processAlive(old.pid, old.start); i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const joined = await spawnDetached(
+          ["nsenter", `--net=/var/run/netns/${pod.netns}`, "--", `${s.dir}/pause`, "-P"],
+          { env: ctx.owner.env },
+        );
+        for (let i = 0; i < 100 && comm(joined) !== "pause"; i++) await new Promise((r) => setTimeout(r, 5));
+        pod.holder = { pid: joined, start: processStart(joined) ?? 0 };
+        await ctx.owner.record({ kind: "process", ...pod.holder });
+        s.pinned = { oldPid: old.pid, oldAlive: processAlive(old.pid, old.start) };
+      },
+      async check(ctx) {
+        const s = ctx.state;
+        const u = s.unpinned!;
+        ctx.expect("unpinned: its veth existed while pause ran", u.vethBefore, true);
+        ctx.expect("unpinned: pause is gone after SIGKILL", processAlive(u.pid, u.start), false);
+        let vethGone = false;
+        for (let i = 0; i < 50 && !vethGone; i++) {
+          vethGone = (await link.get(u.veth)) === undefined;
+          if (!vethGone) await new Promise((r) => setTimeout(r, 20));
+        }
+        ctx.expect(
+          "unpinned: the namespace died with pause, and the veth's host end with it",
+          vethGone,
+          true,
+        );
+        const pod = s.pods[0];
+        ctx.expect("pinned: the old pause is gone", s.pinned?.oldAlive, false);
+        const addrs = (await addr.list({ netns: pod.netns, dev: "eth0", family: 4 })).map((a) => a.local);
+        ctx.expect("pinned: the namespace survived its holder's death, with the pod's address", addrs, [
+          pod.ip,
+        ]);
+        ctx.expect(
+          "pinned: a new pause joined the same namespace",
+          procNetns(pod.holder!.pid),
+          `net:[${nsInode(`/var/run/netns/${pod.netns}`)}]`,
+        );
+        await ping(ctx, "host", pod.ip, "pinned: host → pod-a still");
       },
     },
     {
