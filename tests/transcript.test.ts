@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { findLab } from "../labs/mod.ts";
+import { ERRATA } from "../lib/errata/mod.ts";
 import { cli } from "./helpers.ts";
 
 describe("--transcript", () => {
@@ -20,6 +21,11 @@ describe("--transcript", () => {
       expect(mermaid).toMatch(/flowchart LR/);
       expect(mermaid).toMatch(/eth0<br\/>\(veth\) 10\.250\.\d+\.2\/24/);
       expect(mermaid).toMatch(/<-->\|veth\|/);
+      // the errata sheet ends the handout, every entry with its proving check
+      const errata = md.slice(md.indexOf("## Errata: where the chapter and containerd differ"));
+      expect(md.indexOf("## Errata")).toBeGreaterThan(md.indexOf("```mermaid"));
+      for (const e of ERRATA) expect(errata).toContain(`### \`${e.id}\``);
+      expect(errata).toContain(`check "${ERRATA.at(-1)!.check}"`);
     } finally {
       rmSync(file, { force: true });
     }

@@ -5,6 +5,7 @@
 import type { Command } from "./command.ts";
 import { bench } from "./bench.ts";
 import { cni } from "./cni.ts";
+import { errata } from "./errata.ts";
 import { exercise } from "./exercise.ts";
 import { installPluginsCommand } from "./install_plugins.ts";
 import { pod } from "./pod.ts";
@@ -13,6 +14,7 @@ import { pod } from "./pod.ts";
 export const COMMANDS: Command[] = [
   bench,
   cni,
+  errata,
   exercise,
   installPluginsCommand,
   pod,

@@ -1,8 +1,10 @@
 /**
  * The transcript view: a Markdown handout of a lab run — narration, every command with its output, each
- * check with its result, step timings, and a Mermaid diagram of the topology at its fullest.
+ * check with its result, step timings, a Mermaid diagram of the topology at its fullest, and the errata
+ * sheet (lib/errata).
  * @module
  */
+import { ERRATA, renderMarkdown } from "../errata/mod.ts";
 import { type CnilabEvent, subscribe } from "../events/mod.ts";
 import { renderMermaid, type Topology } from "../topology/mod.ts";
 import { shellQuote } from "./views.ts";
@@ -57,7 +59,9 @@ export class Transcript {
         fence(renderMermaid(this.fullest.topology), "mermaid")
       }`
       : "";
-    return [...this.parts, timing, diagram].filter(Boolean).join("\n\n") + "\n";
+    // the errata sheet ends every handout (the same entries as `cnilab errata` and docs/errata.md)
+    const errata = `## Errata: where the chapter and containerd differ\n\n${renderMarkdown(ERRATA, "###")}`;
+    return [...this.parts, timing, diagram, errata].filter(Boolean).join("\n\n").trimEnd() + "\n";
   }
 
   private on(e: CnilabEvent): void {
