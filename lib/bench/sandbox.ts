@@ -215,7 +215,7 @@ export function printReport(r: SandboxBenchReport): void {
     lat.push([step, s.n, fmt(s.median), fmt(s.p90), fmt(s.min), fmt(s.max)]);
   }
   console.log(
-    "Sandbox latency (netns + pause holder + CNI ADD of loopback and bridge; teardown = stop + remove)",
+    "Sandbox latency (netns + CNI ADD of loopback and bridge + pause holder; teardown = stop + remove)",
   );
   console.log(lat.toString());
   if (r.scale.length) {
@@ -339,7 +339,7 @@ export const benchmark: Benchmark = {
                             [--plugins cnilab|reference] [--no-podman] [--json]
 
 Latency: median over --runs (default 20, at least 20 for the README's numbers) of sandbox ready (pinned
-netns + pause holder + CNI ADD of loopback and the bridge network) and teardown, step by step.
+netns + CNI ADD of loopback and the bridge network + pause holder) and teardown, step by step.
 Scale: for each size in --pods, that many sandboxes created one after another, each pinged from the host,
 holders' total RSS, then all removed; time per pod. podman, when installed, runs the same sandbox with
 podman pod create/start/rm on the same conflist (CNI backend) and the ratio is printed.`,
