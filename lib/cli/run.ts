@@ -10,6 +10,7 @@ import { findLab, LABS } from "../../labs/mod.ts";
 import { type LabEntry, LabNotReady, type LabReport } from "../lab/mod.ts";
 import Table from "cli-table3";
 import { Transcript } from "../lab/transcript.ts";
+import { transcriptSection as errataSection } from "../errata/mod.ts";
 import { commandLog, palette, terminalView } from "../lab/views.ts";
 import { readTopology } from "../topology/mod.ts";
 import { cleanStale, CollisionError } from "../ownership/mod.ts";
@@ -123,7 +124,8 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
           }
         } finally {
           log.stop();
-          if (transcript) handouts.push(transcript.finish());
+          // the errata sheet ends every handout (the same entries as `cnilab errata` and docs/errata.md)
+          if (transcript) handouts.push(transcript.finish(errataSection()));
         }
       }
     } catch (error) {

@@ -1,10 +1,9 @@
 /**
  * The transcript view: a Markdown handout of a lab run — narration, every command with its output, each
- * check with its result, step timings, a Mermaid diagram of the topology at its fullest, and the errata
- * sheet (lib/errata).
+ * check with its result, step timings, a Mermaid diagram of the topology at its fullest, and what the caller
+ * appends (`cnilab run` appends the errata sheet, lib/errata).
  * @module
  */
-import { ERRATA, renderMarkdown } from "../errata/mod.ts";
 import { type CnilabEvent, subscribe } from "../events/mod.ts";
 import { renderMermaid, type Topology } from "../topology/mod.ts";
 import { shellQuote } from "./views.ts";
@@ -44,8 +43,8 @@ export class Transcript {
     }
   }
 
-  /** Stops listening and returns the Markdown. */
-  finish(): string {
+  /** Stops listening and returns the Markdown; `appendix` (Markdown) ends it. */
+  finish(appendix = ""): string {
     this.stopListening();
     const timing = [
       "## Step timings",
@@ -59,9 +58,7 @@ export class Transcript {
         fence(renderMermaid(this.fullest.topology), "mermaid")
       }`
       : "";
-    // the errata sheet ends every handout (the same entries as `cnilab errata` and docs/errata.md)
-    const errata = `## Errata: where the chapter and containerd differ\n\n${renderMarkdown(ERRATA, "###")}`;
-    return [...this.parts, timing, diagram, errata].filter(Boolean).join("\n\n").trimEnd() + "\n";
+    return [...this.parts, timing, diagram, appendix.trimEnd()].filter(Boolean).join("\n\n") + "\n";
   }
 
   private on(e: CnilabEvent): void {
