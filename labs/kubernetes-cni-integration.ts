@@ -228,7 +228,7 @@ export const kubernetesCniIntegration: Lab<State> = {
             `libcni by name: ${b.libcni}`,
           ].join("\n"),
         );
-        await run(["rm", `${s.confDir}/${BROKEN}`], { purpose: "show" });
+        await run(["rm", "-f", `${s.confDir}/${BROKEN}`], { purpose: "show" });
         b.readyAfter = (await runtimeStatus(choiceOf(s))).conditions.every((c) => c.status);
       },
       check(ctx) {

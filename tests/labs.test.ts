@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { findLab, LABS } from "../labs/mod.ts";
-import { ip } from "../lib/iproute2/mod.ts";
+import { addr, ip, netns } from "../lib/iproute2/mod.ts";
 import type { LabReport } from "../lib/lab/mod.ts";
 import { STATE_DIR } from "../lib/ownership/mod.ts";
 import { listPodSandbox } from "../lib/sandbox/mod.ts";
@@ -63,6 +63,31 @@ describe("checks fail when the state is broken mid-lab", () => {
       return Promise.resolve();
     });
     expect(failedChecks(report)).toContain("max_conf_num = 1 picks the first valid config");
+  });
+
+  test("2.1: the broken config removed before its step: the node was ready, the pod not refused", async () => {
+    const report = await breakBefore("2.1", "A broken config file", () => {
+      rmSync(`${labRunDir()}/net.d/05-broken.conflist`);
+      return Promise.resolve();
+    });
+    expect(failedChecks(report)).toEqual(expect.arrayContaining([
+      "go-cni stops at the broken file: invalid cni config, nothing loaded",
+      "the node's network is not ready: cni plugin not initialized",
+      "RunPodSandbox is refused with that message, naming the file",
+    ]));
+    expect(listPodSandbox().filter((p) => p.name === "lab21-web")).toEqual([]);
+  });
+
+  test("2.5: pod-a's pin removed before the pinned/unpinned step: its namespace dies with its pause", async () => {
+    const report = await breakBefore("2.5", "Persistence, exactly", async () => {
+      for (const n of await netns.list()) {
+        const addrs = await addr.list({ netns: n.name, dev: "eth0", family: 4 }).catch(() => []);
+        if (addrs.some((a) => a.local.endsWith(".2"))) await ip(["netns", "delete", n.name]);
+      }
+    });
+    const step = report.steps.at(-1)!;
+    expect(step.title).toStartWith("Persistence, exactly");
+    expect(step.ok).toBe(false);
   });
 
   test("2.2: the pod's default route deleted before the STEP 8-11 box", async () => {
