@@ -1,7 +1,6 @@
 /**
  * A kubelet-like driver: turns a Pod manifest into the CRI calls of the chapter's "Pod Creation Sequence"
- * — RunPodSandbox (steps 4-8), then CreateContainer and StartContainer for each container (steps 9-10) —
- * and of a pod's deletion: StopPodSandbox, then RemovePodSandbox.
+ * — RunPodSandbox (steps 4-8), then CreateContainer and StartContainer for each container (steps 9-10).
  * Every image and field is checked before the first call, so a bad manifest creates nothing.
  * @module
  */
@@ -14,7 +13,6 @@ import {
   removePodSandbox,
   runPodSandbox,
   startContainer,
-  stopPodSandbox,
 } from "./runtime.ts";
 import { claimPath, readState, type SandboxState, type Timing } from "./state.ts";
 import { SandboxError } from "./errors.ts";
@@ -82,15 +80,4 @@ export async function runPod(pod: PodManifest, choice: NetworkChoice = {}): Prom
     throw error;
   }
   return { sandbox: readState(sandbox.id), timings };
-}
-
-/**
- * Deletes a pod the way the kubelet does: StopPodSandbox (containers, pause, CNI DEL with the netns path,
- * namespace removed), then RemovePodSandbox (which stops again: a second CNI DEL, CNI_NETNS="", then the
- * sandbox's state is removed). Returns the timings of both calls.
- */
-export async function deletePod(sandboxId: string): Promise<Timing[]> {
-  const before = readState(sandboxId).timings.length;
-  const stopped = await stopPodSandbox(sandboxId);
-  return [...stopped.timings.slice(before), ...await removePodSandbox(sandboxId)];
 }
