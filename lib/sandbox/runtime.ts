@@ -186,8 +186,9 @@ function capabilityArgs(
 ) {
   const caps: Record<string, unknown> = { "io.kubernetes.cri.pod-annotations": s.annotations };
   if (ports.length) caps.portMappings = ports;
-  // containerd's cniNamespaceOpts: WithCapabilityDNS(toCNIDNS(config.GetDnsConfig()))
-  if (dns) caps.dns = { servers: dns.servers, searches: dns.searches ?? [], options: dns.options ?? [] };
+  // containerd's cniNamespaceOpts: WithCapabilityDNS(toCNIDNS(config.GetDnsConfig())); go-cni's DNS struct
+  // (types.go) has no JSON tags, so the keys go out as Servers/Searches/Options
+  if (dns) caps.dns = { Servers: dns.servers, Searches: dns.searches ?? [], Options: dns.options ?? [] };
   return caps;
 }
 
