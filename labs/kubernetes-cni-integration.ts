@@ -153,6 +153,8 @@ export const kubernetesCniIntegration: Lab<State> = {
         await ctx.owner.writeFile(`${s.confDir}/99-fallback.conf`, JSON.stringify(fallback, null, 2));
         await ctx.owner.writeFile(`${s.confDir}/README.txt`, "not a CNI config: ignored by extension\n");
         ({ binDir: s.binDir, callsDir: s.callsDir } = await recordingBinDir(ctx, s.dir));
+        // the bridge the network's plugin will adopt, marked as this lab's so teardown removes it
+        await markedBridge(ctx, BRIDGE);
         s.toml = `${s.dir}/config.toml`;
         await ctx.owner.writeFile(s.toml, configToml(s.binDir, s.confDir));
         await run(["ls", "-l", s.confDir, s.binDir], { purpose: "show" });
@@ -335,7 +337,6 @@ export const kubernetesCniIntegration: Lab<State> = {
         "shows what each plugin received; the bridge's result is shown beside what the kernel reports.",
       async run(ctx) {
         const s = ctx.state;
-        await markedBridge(ctx, BRIDGE);
         await ctx.owner.record(podUndo(POD));
         s.pod = await runPodSandbox({ name: POD }, choiceOf(s));
         ctx.note(describeCalls(readCalls(s.callsDir)));

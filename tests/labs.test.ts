@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { findLab, LABS } from "../labs/mod.ts";
-import { addr, ip, netns } from "../lib/iproute2/mod.ts";
+import { addr, ip, link, netns } from "../lib/iproute2/mod.ts";
 import type { LabReport } from "../lib/lab/mod.ts";
 import { STATE_DIR } from "../lib/ownership/mod.ts";
 import { listPodSandbox } from "../lib/sandbox/mod.ts";
@@ -76,6 +76,7 @@ describe("checks fail when the state is broken mid-lab", () => {
       "RunPodSandbox is refused with that message, naming the file",
     ]));
     expect(listPodSandbox().filter((p) => p.name === "lab21-web")).toEqual([]);
+    expect(await link.get("cnilab21")).toBeUndefined();
   });
 
   test("2.5: pod-a's pin removed before the pinned/unpinned step: its namespace dies with its pause", async () => {
