@@ -4,7 +4,7 @@
  * (eth0 and the host end gone, cache gone), DEL again, DEL after the namespace is gone. Everything the check
  * makes (namespace, host ends, cache) it removes again.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { cnitoolContainerId } from "../../lib/cli/cni.ts";
 import { compare } from "../../lib/exercise/checks.ts";
 import type { CheckContext, CheckResult } from "../../lib/exercise/checks.ts";
@@ -23,6 +23,53 @@ function said(r: { stdout: string; stderr: string }): string {
 
 /** The checks this exercise's checks.yaml names. */
 export const checks = {
+  /**
+   * Which plugin the attendee wrote, bash or TypeScript (zx): the kernel runs it by its `#!` line, so that
+   * line must name a shell, or cnilab's Bun for TypeScript.
+   */
+  interpreter(ctx: CheckContext): Promise<CheckResult[]> {
+    const file = `${ctx.vars.WORK}/bin/ex-hello`;
+    const command = `head -1 ${file}`;
+    if (!existsSync(file)) {
+      return Promise.resolve([{
+        name: "ex-hello's #! line runs it",
+        command,
+        status: "skip",
+        actual: `skipped: ${file} does not exist yet`,
+        observed: `waits for ${file}`,
+      }]);
+    }
+    const text = readFileSync(file, "utf8");
+    const first = text.split("\n")[0];
+    const ts = /^\s*import\s|from\s+["']zx["']/m.test(text);
+    const bun = `${ctx.vars.REPO}/node_modules/.bin/bun`;
+    const shell = /^#!\s*\/(usr\/)?bin\/(env\s+)?(ba)?sh\b/.test(first);
+    const runsTs = first.startsWith("#!") && /\bbun\b|\bdeno\b|\bnode\b/.test(first);
+    const name = ts
+      ? "ex-hello is TypeScript: its #! line runs it with Bun"
+      : "ex-hello's #! line names its shell";
+    const ok = ts ? runsTs : shell || runsTs;
+    return Promise.resolve([
+      ok
+        ? {
+          name: ts ? "ex-hello is TypeScript (zx), run by Bun" : "ex-hello is a bash plugin",
+          command,
+          status: "pass",
+        }
+        : {
+          name,
+          command,
+          status: "fail",
+          expected: ts ? `#!${bun}` : "#!/bin/bash",
+          actual: first || "an empty file",
+          observed: first.startsWith("#!")
+            ? `ex-hello's first line is ${first}: the kernel runs it with that`
+            : "ex-hello has no #! line: the kernel cannot run it",
+          hint: ts ? `make the first line #!${bun}` : "make the first line #!/bin/bash",
+        },
+    ]);
+  },
+
   async addAndDelete(ctx: CheckContext): Promise<CheckResult[]> {
     const work = ctx.vars.WORK;
     const name = `cni-exo-check-${crypto.randomUUID().slice(0, 8)}`;

@@ -1,42 +1,61 @@
 /**
- * `cnilab exercise`: self-check exercises for workshops (list, start, check, hint, solve, reset), plus
- * `networks`, which shows what containerd's CNI config discovery loads (the command the checks name).
+ * `cnilab exercise`: self-check exercises for workshops (list, start, check, hint, hints, solve, reset), the
+ * instructor's `report` and `collect`, and `networks`, which shows what containerd's CNI config discovery
+ * loads (the command the config checks name).
  * @module
  */
+import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { type CheckResult, runChecks, verdictOf } from "../exercise/checks.ts";
 import {
   type Exercise,
   ExerciseError,
-  hintsShown,
   listExercises,
   loadExercise,
-  nextHint,
   resetExercise,
   solveExercise,
   started,
   startExercise,
 } from "../exercise/mod.ts";
+import {
+  begun,
+  hintsShown,
+  hintsTaken,
+  markBegun,
+  nextHint,
+  recordCheck,
+  updateProgress,
+} from "../exercise/progress.ts";
+import { type Status, statusCode, statusOf } from "../exercise/report.ts";
+import { type Column, indent, renderTable, terminalWidth } from "../exercise/table.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 import { requireRoot } from "./env.ts";
 
 const USAGE = `Usage:
   cnilab exercise list [--json]
   cnilab exercise start <id>      prepare the starting state (if any) and print the task
-  cnilab exercise check <id>|all [--json]
-  cnilab exercise hint <id>       show the next hint (remembered per exercise)
-  cnilab exercise solve <id>      run the reference solution
+  cnilab exercise check <id>|all [--explain] [--json]
+  cnilab exercise hint <id>       show the next hint ("hint 2 of 4"), remembered per exercise
+  cnilab exercise hints <id>      show again every hint taken so far, in order
+  cnilab exercise solve <id> [ARG...]
+                                  run the reference solution (own-plugin: 'ts' for the zx one)
   cnilab exercise reset <id>|all  remove everything the exercise and your attempt created, and nothing else
+  cnilab exercise report [--name NAME] [--format table|json|csv|junit] [--out FILE]
+                                  your results, for the instructor (name: --name or CNILAB_ATTENDEE)
+  cnilab exercise collect DIR [--format table|csv] [--out FILE]
+                                  merge the reports copied into DIR into one class table
   cnilab exercise networks (--conf-dir DIR [--max-conf-num N] | --containerd-config FILE)
                                   the networks containerd's CRI would load (what the config checks read)
 
-check prints one line per check: ✓/✗, what it proves, the command it looked at (run it yourself), expected
-vs actual and a hint on failure. Exit codes: 0 passed, 1 not yet, 2 could not check (the environment the
-exercise needs is broken or not started; the line says what). 'check all --json' is for a class dashboard.
+check says what it observed, never how to fix it: ✓/✗ and what the check proves, then on a failure what it
+found and the command it looked at (run it yourself). Commands to type come only from 'hint' and from
+'check --explain'. A troubleshooting exercise shows only its first failing check. Exit codes: 0 passed,
+1 not yet (or not started), 2 could not check (the environment the exercise needs is broken or not started;
+the line says what).
 
 Exercises are plain files under exercises/<id>/ (task.md, hints.md, checks.yaml, solution.sh, setup.sh);
-see the README, "How an instructor adds an exercise", to add one.`;
+see docs/exercises.md to add one and to collect a class's results.`;
 
 function load(id: string | undefined): Exercise {
   if (!id) throw new UsageError("which exercise? run 'cnilab exercise list'");
@@ -50,56 +69,190 @@ function load(id: string | undefined): Exercise {
 
 const MARK: Record<CheckResult["status"], string> = { pass: "✓", fail: "✗", broken: "?", skip: "-" };
 
-/** One line per check (and an indented hint when it fails). */
-export function formatResults(results: CheckResult[]): string {
+/** What a failing check found, in words (older code checks only set `actual`). */
+function observation(r: CheckResult): string {
+  if (r.observed) return r.observed;
+  if (r.status === "broken") return `could not check: ${r.actual ?? "?"}`;
+  return r.actual ? `found ${r.actual}` : "not passing";
+}
+
+/** One check: the mark and name, then (unless it passed) what it observed and the command that looked. */
+function formatOne(r: CheckResult, width: number, explain: boolean): string[] {
+  const lines = [indent(r.name, width, `${MARK[r.status]} `, "  ")];
+  const sub = (text: string, lead = "") => lines.push(indent(text, width, `    ${lead}`, "      "));
+  if (r.status !== "pass") {
+    sub(r.status === "broken" ? `could not check: ${r.observed ?? r.actual ?? "?"}` : observation(r));
+  }
+  if (r.command !== "-" && (r.status !== "pass" || explain)) sub(r.command, "$ ");
+  if (explain && r.status === "fail" && r.expected) sub(`expected: ${r.expected}`);
+  // how to get on: always for "could not check" (reset and start again), otherwise only when asked
+  if (r.hint && (r.status === "broken" || (explain && r.status !== "pass"))) sub(`hint: ${r.hint}`);
+  return lines;
+}
+
+/**
+ * The check's lines. A troubleshooting exercise shows how many checks pass, its first check not passing
+ * and how many more do not pass yet, so that one check does not list every planted fault.
+ */
+export function formatResults(
+  results: CheckResult[],
+  opts: { troubleshooting?: boolean; explain?: boolean; width?: number } = {},
+): string {
+  const width = opts.width ?? terminalWidth();
+  const explain = opts.explain ?? false;
+  if (!opts.troubleshooting) return results.flatMap((r) => formatOne(r, width, explain)).join("\n");
+  const passing = results.filter((r) => r.status === "pass");
+  const rest = results.filter((r) => r.status !== "pass");
   const lines: string[] = [];
-  for (const r of results) {
-    let line = `${MARK[r.status]} ${r.name}`;
-    if (r.status === "fail") line += `: expected ${r.expected ?? "?"}, got ${r.actual ?? "?"}`;
-    if (r.status === "broken") line += `: could not check: ${r.actual ?? "?"}`;
-    if (r.status === "skip") line += ` (${r.actual})`;
-    if (r.command !== "-") line += `   $ ${r.command}`;
-    lines.push(line);
-    if (r.hint && r.status !== "pass") lines.push(`    hint: ${r.hint}`);
+  if (passing.length) lines.push(`✓ ${passing.length} check${passing.length === 1 ? "" : "s"} pass`);
+  if (rest.length) lines.push(...formatOne(rest[0], width, explain));
+  if (rest.length > 1) {
+    lines.push(`  ${rest.length - 1} more check${rest.length === 2 ? "" : "s"} not passing yet`);
   }
   return lines.join("\n");
 }
 
-async function checkOne(
-  ex: Exercise,
-): Promise<{ id: string; verdict: string; code: number; started: boolean; checks: CheckResult[] }> {
-  const checks = await runChecks(ex);
-  const { verdict, code } = verdictOf(checks);
-  return { id: ex.id, verdict, code, started: started(ex), checks };
+interface Checked {
+  id: string;
+  status: Status;
+  code: number;
+  started: boolean;
+  checks: CheckResult[];
+}
+
+/** The JSON of one exercise's check (hints only with --explain: they may name commands). */
+function checkJson(c: Checked, explain: boolean) {
+  return {
+    id: c.id,
+    verdict: c.status,
+    code: c.code,
+    started: c.started,
+    checks: c.checks.map((r) => (explain || r.status === "broken" ? r : { ...r, hint: undefined })),
+  };
+}
+
+function stuckLine(ex: Exercise): string {
+  const shown = hintsShown(ex);
+  const hint = ex.hints.length === 0
+    ? ""
+    : shown < ex.hints.length
+    ? `'cnilab exercise hint ${ex.id}' (hint ${shown + 1} of ${ex.hints.length})`
+    : `'cnilab exercise hints ${ex.id}' (all ${ex.hints.length} hints taken)`;
+  return `stuck? ${hint}${hint ? " or " : ""}'cnilab exercise check ${ex.id} --explain'`;
 }
 
 async function check(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: "boolean" } },
+    options: { json: { type: "boolean" }, explain: { type: "boolean" } },
   });
   requireRoot();
+  const explain = values.explain ?? false;
   const all = positionals[0] === "all";
   const exercises = all ? listExercises() : [load(positionals[0])];
-  const reports = [];
-  for (const ex of exercises) reports.push(await checkOne(ex));
-  const code = Math.max(0, ...reports.map((r) => r.code));
+  const checked: Checked[] = [];
+  for (const ex of exercises) {
+    let status: Status;
+    let results: CheckResult[];
+    if (all) ({ status, results } = await statusOf(ex));
+    else {
+      // checking one exercise is working on it: it counts as begun (unless its start is still missing)
+      if (!ex.setup || started(ex)) await markBegun(ex);
+      results = await runChecks(ex);
+      status = verdictOf(results).verdict;
+      if (begun(ex)) await recordCheck(ex, status, results);
+    }
+    checked.push({
+      id: ex.id,
+      status,
+      code: statusCode(status),
+      started: begun(ex) || started(ex),
+      checks: results,
+    });
+  }
+  const code = Math.max(0, ...checked.map((c) => c.code));
   if (values.json) {
-    console.log(JSON.stringify(all ? { exercises: reports } : reports[0], null, 2));
+    const out = checked.map((c) => checkJson(c, explain));
+    console.log(JSON.stringify(all ? { exercises: out } : out[0], null, 2));
     return code;
   }
-  for (const r of reports) {
-    const ex = exercises.find((e) => e.id === r.id)!;
-    console.log(`${ex.id} (${ex.section} ${ex.title})`);
-    console.log(formatResults(r.checks));
-    const passed = r.checks.filter((c) => c.status === "pass").length;
-    console.log(`verdict: ${r.verdict} (${passed}/${r.checks.length} checks passed)\n`);
+  const width = terminalWidth();
+  for (const c of checked) {
+    const ex = exercises.find((e) => e.id === c.id)!;
+    if (c.status === "not started" && all) continue;
+    console.log(indent(`${ex.id} (${ex.section} ${ex.title})`, width, ""));
+    console.log(formatResults(c.checks, { troubleshooting: ex.troubleshooting, explain, width }));
+    const passed = c.checks.filter((r) => r.status === "pass").length;
+    const verdict = c.status === "not started" ? verdictOf(c.checks).verdict : c.status;
+    console.log(`verdict: ${verdict} (${passed}/${c.checks.length} checks passed)`);
+    if (verdict !== "passed" && !explain) console.log(indent(stuckLine(ex), width, "", "  "));
+    console.log("");
   }
   if (all) {
-    for (const r of reports) console.log(`${r.id.padEnd(24)} ${r.verdict}`);
+    console.log(renderTable(checked, [
+      { header: "EXERCISE", value: (c) => c.id },
+      { header: "STATUS", value: (c) => c.status },
+      {
+        header: "CHECKS",
+        value: (
+          c,
+        ) => (c.checks.length
+          ? `${c.checks.filter((r) => r.status === "pass").length}/${c.checks.length}`
+          : "-"),
+        align: "right",
+        drop: 1,
+      },
+    ], width));
   }
   return code;
+}
+
+function hints(id: string | undefined): number {
+  const ex = load(id);
+  const taken = hintsTaken(ex);
+  if (taken.length === 0) {
+    console.log(`no hints taken yet for ${ex.id}; 'cnilab exercise hint ${ex.id}' shows the first`);
+    return Exit.Ok;
+  }
+  const width = terminalWidth();
+  console.log(
+    taken.map((h) =>
+      `hint ${h.n} of ${h.of} (taken ${h.at.slice(11, 19)} UTC):\n\n${indent(h.text, width, "")}`
+    )
+      .join("\n\n"),
+  );
+  if (taken.length < ex.hints.length) {
+    console.log(`\n${ex.hints.length - taken.length} more: 'cnilab exercise hint ${ex.id}'`);
+  }
+  return Exit.Ok;
+}
+
+function list(args: string[]): number {
+  const { values } = parseArgs({ args, options: { json: { type: "boolean" } } });
+  const exercises = listExercises();
+  if (values.json) {
+    console.log(JSON.stringify(
+      exercises.map((e) => ({
+        id: e.id,
+        section: e.section,
+        title: e.title,
+        summary: e.summary,
+        started: started(e) || begun(e),
+        troubleshooting: e.troubleshooting,
+      })),
+      null,
+      2,
+    ));
+    return Exit.Ok;
+  }
+  const columns: Column<Exercise>[] = [
+    { header: "SECTION", value: (e) => e.section },
+    { header: "ID", value: (e) => e.id },
+    { header: "TITLE: WHAT YOU DO", value: (e) => `${e.title}: ${e.summary}`, wrap: true, min: 24, drop: 1 },
+  ];
+  console.log(renderTable(exercises, columns));
+  return Exit.Ok;
 }
 
 async function networks(args: string[]): Promise<number> {
@@ -138,40 +291,173 @@ async function networks(args: string[]): Promise<number> {
   return Exit.Ok;
 }
 
+type ReportFormat = "table" | "json" | "csv" | "junit";
+
+function formatOf(value: string | undefined, out: string | undefined, allowed: ReportFormat[]): ReportFormat {
+  const guess = out?.endsWith(".csv") ? "csv" : out?.endsWith(".xml") ? "junit" : out ? "json" : "table";
+  const f = (value ?? guess) as ReportFormat;
+  if (!allowed.includes(f) || (f === "table" && value === undefined && out)) {
+    throw new UsageError(`--format must be one of ${allowed.join(", ")}`);
+  }
+  return f;
+}
+
+function emit(text: string, out: string | undefined, what: string): void {
+  if (!out) {
+    process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+    return;
+  }
+  try {
+    writeFileSync(out, text.endsWith("\n") ? text : `${text}\n`);
+  } catch (error) {
+    throw new UsageError(
+      `cannot write ${out}: ${(error as { code?: string }).code ?? (error as Error).message}`,
+    );
+  }
+  console.log(`${what} written to ${out}`);
+}
+
+async function report(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { name: { type: "string" }, format: { type: "string" }, out: { type: "string" } },
+  });
+  const format = formatOf(values.format, values.out, ["table", "json", "csv", "junit"]);
+  const name = (values.name ?? process.env.CNILAB_ATTENDEE ?? "").trim();
+  if (!name) throw new UsageError("whose report? pass --name NAME or set CNILAB_ATTENDEE");
+  requireRoot();
+  const { buildReport, duration, toCsv, toJunit } = await import("../exercise/report.ts");
+  const r = await buildReport(name, listExercises());
+  if (format === "json") emit(JSON.stringify(r, null, 2), values.out, "report (JSON)");
+  else if (format === "csv") emit(toCsv([r]), values.out, "report (CSV)");
+  else if (format === "junit") emit(toJunit(r), values.out, "report (JUnit XML)");
+  else {
+    const passed = r.exercises.filter((e) => e.status === "passed").length;
+    console.log(`${r.attendee} on ${r.host}: ${passed} of ${r.exercises.length} exercises passed\n`);
+    console.log(renderTable(r.exercises, [
+      { header: "EXERCISE", value: (e) => e.id },
+      { header: "STATUS", value: (e) => e.status },
+      {
+        header: "CHECKS",
+        value: (
+          e,
+        ) => (e.checksPassing + e.checksFailing
+          ? `${e.checksPassing}/${e.checksPassing + e.checksFailing}`
+          : "-"),
+        align: "right",
+      },
+      { header: "HINTS", value: (e) => `${e.hintsUsed}/${e.hintsTotal}`, align: "right", drop: 2 },
+      {
+        header: "TO PASS",
+        value: (e) => (e.solvedWithSolution ? "solve" : duration(e.secondsToPass)),
+        align: "right",
+        drop: 1,
+      },
+      { header: "TITLE", value: (e) => `${e.section} ${e.title}`, wrap: true, min: 12, drop: 3 },
+    ]));
+    console.log(`\nfor the instructor: cnilab exercise report --name '${r.attendee}' --out FILE.json`);
+  }
+  return Exit.Ok;
+}
+
+async function collect(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { format: { type: "string" }, out: { type: "string" } },
+  });
+  const dir = positionals[0];
+  if (!dir) throw new UsageError("collect which directory? cnilab exercise collect DIR");
+  const format = formatOf(values.format, values.out, ["table", "csv"]);
+  const { collectReports, duration, median, ReportError, toCsv } = await import("../exercise/report.ts");
+  let collected;
+  try {
+    collected = collectReports(dir);
+  } catch (error) {
+    if (error instanceof ReportError) throw new UsageError(error.message);
+    throw error;
+  }
+  const { reports, files } = collected;
+  if (reports.length === 0) throw new UsageError(`no reports (*.json, *.csv) in ${dir}`, Exit.CheckFailed);
+  if (format === "csv") {
+    emit(toCsv(reports), values.out, `class table of ${reports.length} attendees (CSV)`);
+    return Exit.Ok;
+  }
+  const ids = [...new Set(reports.flatMap((r) => r.exercises.map((e) => e.id)))].sort();
+  const width = terminalWidth();
+  const lines = [
+    `${reports.length} attendees, ${ids.length} exercises (from ${files.length} files in ${dir})`,
+    "",
+  ];
+  lines.push(renderTable(reports, [
+    { header: "ATTENDEE", value: (r) => r.attendee },
+    {
+      header: "PASSED",
+      value: (r) => `${r.exercises.filter((e) => e.status === "passed").length}/${r.exercises.length}`,
+      align: "right",
+    },
+    {
+      header: "HINTS",
+      value: (r) => String(r.exercises.reduce((n, e) => n + e.hintsUsed, 0)),
+      align: "right",
+      drop: 2,
+    },
+    {
+      header: "WORKING ON (NOT YET)",
+      value: (r) =>
+        r.exercises.filter((e) => e.status === "not yet" || e.status === "could not check").map((e) => e.id)
+          .join(", ") || "-",
+      wrap: true,
+      min: 16,
+      drop: 1,
+    },
+  ], width));
+  lines.push("");
+  const rowsByExercise = ids.map((id) => {
+    const results = reports.map((r) => r.exercises.find((e) => e.id === id)).filter((e) => e !== undefined);
+    const passed = results.filter((e) => e!.status === "passed");
+    return {
+      id,
+      passed: `${passed.length}/${reports.length}`,
+      begun: String(results.filter((e) => e!.status !== "not started").length),
+      hints: String(results.reduce((n, e) => n + e!.hintsUsed, 0)),
+      median: duration(
+        median(
+          passed.filter((e) => !e!.solvedWithSolution && e!.secondsToPass !== undefined).map((e) =>
+            e!.secondsToPass!
+          ),
+        ),
+      ),
+    };
+  });
+  lines.push(renderTable(rowsByExercise, [
+    { header: "EXERCISE", value: (e) => e.id },
+    { header: "PASSED", value: (e) => e.passed, align: "right" },
+    { header: "BEGUN", value: (e) => e.begun, align: "right", drop: 2 },
+    { header: "HINTS", value: (e) => e.hints, align: "right", drop: 3 },
+    { header: "MEDIAN TIME TO PASS", value: (e) => e.median, align: "right", drop: 1 },
+  ], width));
+  emit(lines.join("\n"), values.out, `class table of ${reports.length} attendees`);
+  return Exit.Ok;
+}
+
 /** `cnilab exercise` */
 export const exercise: Command = {
   name: "exercise",
-  summary: "workshop exercises with self-checks: list, start, check, hint, solve, reset",
+  summary: "workshop exercises with self-checks: list, start, check, hint(s), solve, reset, report, collect",
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
     try {
       switch (sub) {
         case "list":
-        case "ls": {
-          const { values } = parseArgs({ args: rest, options: { json: { type: "boolean" } } });
-          const list = listExercises();
-          if (values.json) {
-            console.log(JSON.stringify(
-              list.map((e) => ({
-                id: e.id,
-                section: e.section,
-                title: e.title,
-                summary: e.summary,
-                started: started(e),
-              })),
-              null,
-              2,
-            ));
-          } else {
-            for (const e of list) console.log(`${e.section}  ${e.id.padEnd(20)} ${e.title}: ${e.summary}`);
-          }
-          return Exit.Ok;
-        }
+        case "ls":
+          return list(rest);
         case "start": {
           const ex = load(rest[0]);
           requireRoot();
           const { task, setupOutput } = await startExercise(ex);
+          await markBegun(ex);
           if (setupOutput.trim()) console.log(setupOutput.trimEnd() + "\n");
           console.log(`# ${ex.section} ${ex.title}\n\n${task}`);
           console.log(
@@ -189,19 +475,26 @@ export const exercise: Command = {
             console.log(
               ex.hints.length === 0
                 ? `${ex.id} has no hints`
-                : `all ${ex.hints.length} hints shown (${
-                  hintsShown(ex)
-                }); the reference solution is ${ex.solution}`,
+                : `all ${ex.hints.length} hints taken: 'cnilab exercise hints ${ex.id}' shows them again; ` +
+                  `the reference solution is ${ex.solution}`,
             );
             return Exit.Ok;
           }
-          console.log(`hint ${hint.n}/${hint.of} for ${ex.id}:\n\n${hint.text}`);
+          console.log(
+            `hint ${hint.n} of ${hint.of} for ${ex.id}:\n\n${indent(hint.text, terminalWidth(), "")}`,
+          );
           return Exit.Ok;
         }
+        case "hints":
+          return hints(rest[0]);
         case "solve": {
           const ex = load(rest[0]);
           requireRoot();
-          const out = await solveExercise(ex);
+          const out = await solveExercise(ex, rest.slice(1));
+          await updateProgress(ex, (p) => {
+            p.startedAt ??= new Date().toISOString();
+            p.solvedAt ??= new Date().toISOString();
+          });
           if (out.trim()) console.log(out.trimEnd());
           console.log(`solved with ${ex.solution}; run 'cnilab exercise check ${ex.id}'`);
           return Exit.Ok;
@@ -218,6 +511,10 @@ export const exercise: Command = {
           }
           return Exit.Ok;
         }
+        case "report":
+          return await report(rest);
+        case "collect":
+          return await collect(rest);
         case "networks":
           return await networks(rest);
         default:

@@ -22,7 +22,9 @@
  * | `pod: NS/NAME`, `running`, `shared_netns`, `as` | a pod of `cnilab pod`; binds `${as.ip}`, `${as.netns}` … |
  * | `code: NAME` | a check written in the exercise's checks.ts |
  *
- * Every check may carry `name` (what it proves, for people) and `hint` (shown when it fails).
+ * Every check may carry `name` (what it proves, for people) and `hint`. A failing check reports what it
+ * observed (`observed`: "eth0 in cni-exw-… has no address"), never how to fix it: the check's `hint` (which
+ * may name commands) is shown only by `check --explain`, and the exercise's hints by `cnilab exercise hint`.
  * @module
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -39,6 +41,9 @@ export interface CheckResult {
   status: "pass" | "fail" | "broken" | "skip";
   expected?: string;
   actual?: string;
+  /** What the check found, as a sentence about the state ("ext-b has no master and is down"). */
+  observed?: string;
+  /** How to get on (may name commands): shown only with `check --explain`, or for "could not check". */
   hint?: string;
 }
 
@@ -83,6 +88,7 @@ export function compare(
   actual: unknown,
   expected: unknown,
   hint?: string,
+  observed?: string,
 ): CheckResult {
   const ok = JSON.stringify(actual) === JSON.stringify(expected);
   return ok ? { name, command, status: "pass" } : {
@@ -91,6 +97,7 @@ export function compare(
     status: "fail",
     expected: show(expected),
     actual: actual === undefined ? "nothing" : show(actual),
+    observed,
     hint,
   };
 }
@@ -103,13 +110,49 @@ function where(ns?: string): Where | undefined {
   return ns ? { netns: ns } : undefined;
 }
 
+const UUID_RE = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/** A name pattern as people read it: `^cni-exw-<uuid>$` → `cni-exw-<uuid>`, `^exw` → `exw…`. */
+export function describePattern(source: string): string {
+  let text = source.replaceAll(UUID_RE, "<uuid>").replace(/\\(.)/g, "$1");
+  const anchoredEnd = text.endsWith("$");
+  text = text.replace(/^\^/, "").replace(/\$$/, "");
+  return anchoredEnd ? text : `${text}…`;
+}
+
+/** " in NETNS" (or nothing for the host). */
+function inNs(ns?: string): string {
+  return ns ? ` in ${ns}` : "";
+}
+
+/** How a link differs from the wanted properties: ["has no master", "is down"]. */
+export function linkDifferences(l: Record<string, unknown>, wanted: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [k, want] of Object.entries(wanted)) {
+    const have = l[k] ?? null;
+    if (JSON.stringify(have) === JSON.stringify(want)) continue;
+    if (k === "master") out.push(have === null ? "has no master" : `is on ${have}, not ${want}`);
+    else if (k === "up") out.push(want ? "is down" : "is up");
+    else if (k === "kind") out.push(have === null ? `is not a ${want}` : `is a ${have}, not a ${want}`);
+    else out.push(`has ${k} ${show(have)}, not ${show(want)}`);
+  }
+  return out;
+}
+
 async function nsMissing(
   ns: string | undefined,
   name: string,
   command: string,
 ): Promise<CheckResult | undefined> {
   if (!ns || await netns.exists(ns)) return undefined;
-  return { name, command, status: "fail", expected: `namespace ${ns}`, actual: "no such namespace" };
+  return {
+    name,
+    command,
+    status: "fail",
+    expected: `namespace ${ns}`,
+    actual: "no such namespace",
+    observed: `there is no network namespace ${ns}`,
+  };
 }
 
 /**
@@ -234,6 +277,7 @@ const KINDS: Record<string, Kind> = {
       alive ? "running" : "gone",
       want ? "running" : "gone",
       spec.hint,
+      alive ? `process ${pid} still runs` : `process ${pid} is not running`,
     )]);
   },
 
@@ -267,8 +311,10 @@ const KINDS: Record<string, Kind> = {
     const command = what === "netns" ? "ip -json netns list" : ipCmd("-json link show", ns);
     const filter = Object.entries((spec.where ?? {}) as Record<string, unknown>)
       .map(([k, v]) => [k, typeof v === "string" ? ctx.sub(v) : v] as const);
-    const names = what === "netns" ? (await netns.list()).map((n) => n.name) : (await link.list(where(ns)))
-      .filter((l) => filter.every(([k, v]) => (l as unknown as Record<string, unknown>)[k] === v))
+    const links = what === "netns" ? [] : await link.list(where(ns));
+    const fits = (l: unknown) => filter.every(([k, v]) => (l as Record<string, unknown>)[k] === v);
+    const names = what === "netns" ? (await netns.list()).map((n) => n.name) : links
+      .filter(fits)
       .map((l) => l.name);
     const found = names.filter((n) => re.test(n));
     const name = spec.name ?? `${want === 1 ? "one" : want} ${what} named like /${re.source}/`;
@@ -276,12 +322,39 @@ const KINDS: Record<string, Kind> = {
       if (spec.as && found.length === 1) ctx.vars[String(spec.as)] = found[0];
       return [{ name, command, status: "pass" }];
     }
+    const like = describePattern(re.source);
+    const wanted = Object.fromEntries(filter);
+    const thing = what === "netns" ? "namespace" : String(wanted.kind ?? "link");
+    const expectText = `${want} ${thing}${want === 1 ? "" : "s"} named ${like}${
+      wanted.master ? ` on ${wanted.master}` : ""
+    }${wanted.up === true ? ", up," : ""}${inNs(ns)} expected`;
+    let observed: string;
+    if (found.length > want) {
+      observed = `${expectText}: ${found.join(", ")} ${found.length === 1 ? "exists" : "exist"}`;
+    } else {
+      // near misses: named right but not as wanted, or as wanted but named otherwise
+      const named = links.filter((l) => re.test(l.name) && !fits(l));
+      const unnamed = links.filter((l) => !re.test(l.name) && fits(l) && filter.length > 0);
+      const misses = [
+        ...named.map((l) =>
+          `${l.name} exists but ${
+            linkDifferences(l as unknown as Record<string, unknown>, wanted).join(" and ")
+          }`
+        ),
+        ...unnamed.map((l) => `${l.name} fits but is not named ${like}`),
+      ];
+      observed = `${expectText}: ${
+        found.length ? `only ${found.join(", ")}` : misses.length ? misses.join("; ") : "there is none"
+      }`;
+      if (found.length && misses.length) observed += `; ${misses.join("; ")}`;
+    }
     return [{
       name,
       command,
       status: "fail",
       expected: `${want} match${want === 1 ? "" : "es"}`,
       actual: found.length === 0 ? "none" : found.join(", "),
+      observed,
       hint: spec.hint,
     }];
   },
@@ -301,6 +374,7 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: `link ${name}`,
         actual: "no such link",
+        observed: `there is no link ${name}${inNs(ns)}`,
         hint: spec.hint,
       }];
     }
@@ -311,7 +385,8 @@ const KINDS: Record<string, Kind> = {
       wanted[k] = typeof v === "string" ? ctx.sub(v) : v;
       actual[k] = (l as unknown as Record<string, unknown>)[k] ?? null;
     }
-    return [compare(title, command, actual, wanted, spec.hint)];
+    const diffs = linkDifferences(l as unknown as Record<string, unknown>, wanted);
+    return [compare(title, command, actual, wanted, spec.hint, `${name}${inNs(ns)} ${diffs.join(" and ")}`)];
   },
 
   async addr(spec, ctx) {
@@ -323,8 +398,14 @@ const KINDS: Record<string, Kind> = {
     const title = spec.name ?? `${ns ? `${ns}: ` : ""}${dev} has ${has ?? `an address in ${inSubnet}`}`;
     const missing = await nsMissing(ns, title, command);
     if (missing) return [missing];
-    const list = (await link.get(dev, where(ns))) ? await addr.list({ ...where(ns), dev, family: 4 }) : [];
+    const exists = (await link.get(dev, where(ns))) !== undefined;
+    const list = exists ? await addr.list({ ...where(ns), dev, family: 4 }) : [];
     const cidrs = list.map((a) => a.cidr);
+    const holds = !exists
+      ? `there is no link ${dev}${inNs(ns)}`
+      : cidrs.length === 0
+      ? `${dev}${inNs(ns)} has no address`
+      : `${dev}${inNs(ns)} holds ${cidrs.join(", ")}`;
     const actual = cidrs.length
       ? cidrs.join(", ")
       : `no IPv4 address${list.length === 0 ? " (or no such link)" : ""}`;
@@ -336,6 +417,7 @@ const KINDS: Record<string, Kind> = {
           status: "fail",
           expected: has,
           actual,
+          observed: exists && cidrs.length ? `${holds}, not ${has}` : holds,
           hint: spec.hint,
         },
       ];
@@ -350,6 +432,7 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: `an address in ${inSubnet}`,
         actual,
+        observed: exists && cidrs.length ? `${holds}, none in ${inSubnet}` : holds,
         hint: spec.hint,
       },
     ];
@@ -377,6 +460,11 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: [dst, via && `via ${via}`, dev && `dev ${dev}`].filter(Boolean).join(" "),
         actual: text.length ? text.join("; ") : "no routes",
+        observed: text.length
+          ? `${ns ?? "the host"} has no route ${
+            [dst, via && `via ${via}`, dev && `dev ${dev}`].filter(Boolean).join(" ")
+          } (its routes: ${text.join("; ")})`
+          : `${ns ?? "the host"} has no routes`,
         hint: spec.hint,
       },
     ];
@@ -393,6 +481,7 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: "reply",
         actual: `no namespace ${from}`,
+        observed: `there is no network namespace ${from}`,
       }];
     }
     const r = await pingOnce(ctx.ex, to, from);
@@ -403,10 +492,20 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: "reply",
         actual: r.refused,
+        observed: r.refused,
         hint: spec.hint,
       }];
     }
-    return [compare(title, r.command, r.ok ? "reply" : "no reply", "reply", spec.hint)];
+    return [
+      compare(
+        title,
+        r.command,
+        r.ok ? "reply" : "no reply",
+        "reply",
+        spec.hint,
+        `no reply to a ping from ${from ?? "the host"} to ${to}`,
+      ),
+    ];
   },
 
   file(spec, ctx) {
@@ -422,6 +521,7 @@ const KINDS: Record<string, Kind> = {
           exists ? "exists" : "absent",
           wantExists ? "exists" : "absent",
           spec.hint,
+          exists ? `${path} still exists` : `${path} does not exist`,
         ),
       ]);
     }
@@ -436,6 +536,7 @@ const KINDS: Record<string, Kind> = {
           isFile && (mode & 0o111) !== 0 ? "executable" : "not executable",
           "executable",
           spec.hint,
+          isFile ? `${path} is not executable` : `${path} is not a regular file`,
         ),
       );
     }
@@ -445,6 +546,9 @@ const KINDS: Record<string, Kind> = {
       : readFileSync(path, "utf8");
     if (spec.line !== undefined) {
       const want = ctx.sub(String(spec.line));
+      // the observation names the line's key, never its value: the value may be what the task asks to find
+      const key = /^[^=:]*[=:]/.exec(want)?.[0];
+      const keyed = key ? text.split("\n").filter((l) => l.startsWith(key)) : [];
       out.push(
         compare(
           title,
@@ -452,6 +556,9 @@ const KINDS: Record<string, Kind> = {
           text.split("\n").includes(want) ? want : "no such line",
           want,
           spec.hint,
+          key
+            ? keyed.length ? `${keyed.join(", ")} in ${path} is not right` : `${path} has no line ${key}…`
+            : `${path} lacks the line it needs`,
         ),
       );
     }
@@ -464,6 +571,7 @@ const KINDS: Record<string, Kind> = {
           status: "fail",
           expected: `text containing ${JSON.stringify(want)}`,
           actual: JSON.stringify(text.slice(0, 160)),
+          observed: `${path} does not contain ${want}`,
           hint: spec.hint,
         },
       );
@@ -472,7 +580,14 @@ const KINDS: Record<string, Kind> = {
       const other = ctx.sub(String(spec.same_as));
       const same = existsSync(other) && readFileSync(other, "utf8") === text;
       out.push(
-        compare(title, `cmp ${path} ${other}`, same ? "unchanged" : "changed", "unchanged", spec.hint),
+        compare(
+          title,
+          `cmp ${path} ${other}`,
+          same ? "unchanged" : "changed",
+          "unchanged",
+          spec.hint,
+          `${path} differs from the copy taken at start (${other})`,
+        ),
       );
     }
     if (spec.json !== undefined) {
@@ -486,18 +601,23 @@ const KINDS: Record<string, Kind> = {
           status: "fail",
           expected: "valid JSON",
           actual: (error as Error).message,
+          observed: `${path} is not valid JSON: ${(error as Error).message}`,
           hint: spec.hint,
         }]);
       }
       for (const [key, want] of Object.entries(spec.json as Record<string, unknown>)) {
         const expected = typeof want === "string" ? ctx.sub(want) : want;
+        const found = dig(parsed, key);
         out.push(
           compare(
             `${title}: ${jqPath(key)} is ${show(expected)}`,
             `jq '${jqPath(key)}' ${path}`,
-            dig(parsed, key),
+            found,
             expected,
             spec.hint,
+            found === undefined
+              ? `${path} has no ${jqPath(key)}`
+              : `${jqPath(key)} in ${path} is ${show(found)}`,
           ),
         );
       }
@@ -508,9 +628,8 @@ const KINDS: Record<string, Kind> = {
   files(spec, ctx) {
     const dir = str(ctx, spec.files)!;
     const re = new RegExp(ctx.sub(String(spec.match ?? ".")));
-    const names = existsSync(dir) && statSync(dir).isDirectory()
-      ? readdirSync(dir).filter((f) => re.test(f)).sort()
-      : [];
+    const isDir = existsSync(dir) && statSync(dir).isDirectory();
+    const names = isDir ? readdirSync(dir).filter((f) => re.test(f)).sort() : [];
     const want = Number(spec.count ?? 0);
     const title = spec.name ?? `${want} entr${want === 1 ? "y" : "ies"} like /${re.source}/ in ${dir}`;
     return Promise.resolve([
@@ -520,6 +639,11 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: `${want}`,
         actual: `${names.length}${names.length ? `: ${names.join(", ")}` : ""}`,
+        observed: !isDir
+          ? `${dir} does not exist`
+          : names.length === 0
+          ? `${dir} holds no entry like ${describePattern(re.source)}`
+          : `${dir} holds ${names.length} like ${describePattern(re.source)}: ${names.join(", ")}`,
         hint: spec.hint,
       },
     ]);
@@ -552,6 +676,7 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: `exit ${wantExit}`,
         actual: `exit ${r.code}${said ? `: ${said}` : ""}`,
+        observed: `the command exited ${r.code}${said ? `: ${said}` : ""}`,
         hint: spec.hint,
       }];
     }
@@ -564,6 +689,9 @@ const KINDS: Record<string, Kind> = {
           status: "fail",
           expected: `output containing ${JSON.stringify(want)}`,
           actual: JSON.stringify(r.stdout.trim().slice(0, 160)),
+          observed: `its output ${
+            r.stdout.trim() ? `(${JSON.stringify(r.stdout.trim().slice(0, 80))})` : "(none)"
+          } does not contain ${JSON.stringify(want)}`,
           hint: spec.hint,
         }];
       }
@@ -592,11 +720,23 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: want.length ? want.join(", ") : "a network config",
         actual: (error as Error).message,
+        observed: (error as Error).message,
         hint: spec.hint,
       }];
     }
     const names = lists.map((c) => c.name);
-    const out = want.length ? [compare(title, command, names.join(", "), want.join(", "), spec.hint)] : [];
+    const out = want.length
+      ? [
+        compare(
+          title,
+          command,
+          names.join(", "),
+          want.join(", "),
+          spec.hint,
+          `it loads ${names.join(", ")} from ${dir}, in that order`,
+        ),
+      ]
+      : [];
     // `expect` reads fields of the first network loaded (its file as the runtime parsed it), once it is
     // the one `names` asks for
     const first = JSON.parse(lists[0].bytes) as unknown;
@@ -608,15 +748,20 @@ const KINDS: Record<string, Kind> = {
           command: "-",
           status: "skip",
           actual: `skipped: the runtime does not load ${want[0]} first yet`,
+          observed: `waits until the runtime loads ${want[0]} first`,
         });
         continue;
       }
+      const found = dig(first, key);
       out.push(compare(
         `${names[0]}: ${jqPath(key)} is ${show(expected)}`,
         `jq '${jqPath(key)}' ${lists[0].file}`,
-        dig(first, key),
+        found,
         expected,
         spec.hint,
+        found === undefined
+          ? `${lists[0].file} has no ${jqPath(key)}`
+          : `${jqPath(key)} in ${lists[0].file} is ${show(found)}`,
       ));
     }
     return out;
@@ -648,6 +793,7 @@ const KINDS: Record<string, Kind> = {
         status: s.section ? "pass" : "fail",
         expected: "a [cni] table",
         actual: s.section ? undefined : "none (containerd's defaults)",
+        observed: s.section ? undefined : `${file} has no CRI [cni] table (containerd's defaults apply)`,
         hint: spec.hint,
       }];
     } catch (error) {
@@ -657,6 +803,7 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: "a valid TOML file",
         actual: (error as Error).message,
+        observed: `${file} is not valid TOML: ${(error as Error).message}`,
         hint: spec.hint,
       }];
     }
@@ -701,6 +848,7 @@ const KINDS: Record<string, Kind> = {
           status: "fail",
           expected: `an executable ${type}`,
           actual: "not found",
+          observed: `no executable ${type} in ${binDirs.join(":")}`,
           hint: spec.hint,
         });
         continue;
@@ -719,6 +867,9 @@ const KINDS: Record<string, Kind> = {
           status: "fail",
           expected: "exit 0 and {supportedVersions: [...]}",
           actual: `exit ${r.code}: ${(r.stdout.trim() || r.stderr.trim()).slice(0, 120)}`,
+          observed: `${path} answered VERSION with exit ${r.code}${
+            r.code === 0 ? " but no supportedVersions list" : ""
+          }: ${(r.stdout.trim() || r.stderr.trim()).slice(0, 120) || "nothing"}`,
           hint: spec.hint,
         },
       );
@@ -735,7 +886,14 @@ const KINDS: Record<string, Kind> = {
     const s = listPodSandbox().find((p) => p.namespace === ns && p.name === name);
     if (spec.absent) {
       return [
-        compare(spec.name ?? `pod ${ns}/${name} is gone`, command, s ? "exists" : "gone", "gone", spec.hint),
+        compare(
+          spec.name ?? `pod ${ns}/${name} is gone`,
+          command,
+          s ? "exists" : "gone",
+          "gone",
+          spec.hint,
+          `pod ${ns}/${name} still exists`,
+        ),
       ];
     }
     if (!s) {
@@ -745,6 +903,7 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: `pod ${ns}/${name}`,
         actual: "no such pod",
+        observed: `there is no pod ${ns}/${name}`,
         hint: spec.hint,
       }];
     }
@@ -763,6 +922,7 @@ const KINDS: Record<string, Kind> = {
           running,
           Number(spec.running),
           spec.hint,
+          `${running} of its ${s.containers.length} containers run`,
         ),
       );
     }
@@ -783,6 +943,7 @@ const KINDS: Record<string, Kind> = {
           nsOf(pid) === holderNs && holderNs !== "gone" ? "same" : "different",
           "same",
           spec.hint,
+          `container ${c.name} is not in the pause holder's network namespace`,
         ));
       }
     }
@@ -841,6 +1002,7 @@ export async function runChecks(ex: Exercise): Promise<CheckResult[]> {
         command: "-",
         status: "skip",
         actual: `skipped until an earlier check passes (the one that finds ${missing.join(", ")})`,
+        observed: `waits for an earlier check (the one that finds ${missing.join(", ")})`,
       });
       continue;
     }

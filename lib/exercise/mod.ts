@@ -81,6 +81,11 @@ export interface Exercise {
   createsDirs: string[];
   vars: Record<string, string>;
   checks: CheckSpec[];
+  /**
+   * A troubleshooting exercise (checks.yaml `troubleshooting: true`): `check` shows only the first check
+   * not passing, so that one check does not list every planted fault (or what the task asks to find).
+   */
+  troubleshooting: boolean;
   /** `setup.sh` (or `setup.ts`), when the exercise has a starting state. */
   setup?: string;
   solution?: string;
@@ -185,6 +190,7 @@ export function loadExercise(id: string, root = EXERCISES_DIR): Exercise {
     createsDirs: strings(spec.creates_dirs, `${checksFile}: creates_dirs`).map((p) => substitute(p, vars)),
     vars,
     checks: checks as CheckSpec[],
+    troubleshooting: spec.troubleshooting === true,
     setup: file("setup.sh") ?? file("setup.ts"),
     solution: file("solution.sh") ?? file("solution.ts"),
     code: file("checks.ts"),
@@ -239,24 +245,6 @@ export async function exerciseOwner(ex: Exercise): Promise<Owner> {
   return owner;
 }
 
-/** How many hints were shown so far. */
-export function hintsShown(ex: Exercise): number {
-  try {
-    return Number(readFileSync(`${workDir(ex.id)}/hints-shown`, "utf8").trim()) || 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** The next hint (remembered per exercise), or undefined when all were shown. */
-export async function nextHint(ex: Exercise): Promise<{ n: number; of: number; text: string } | undefined> {
-  await exerciseOwner(ex);
-  const shown = hintsShown(ex);
-  if (shown >= ex.hints.length) return undefined;
-  writeFileSync(`${workDir(ex.id)}/hints-shown`, String(shown + 1));
-  return { n: shown + 1, of: ex.hints.length, text: ex.hints[shown] };
-}
-
 /** The environment of setup.sh and solution.sh. */
 export function scriptEnv(ex: Exercise, owner: Owner): Record<string, string> {
   return {
@@ -266,8 +254,11 @@ export function scriptEnv(ex: Exercise, owner: Owner): Record<string, string> {
   };
 }
 
-async function runScript(ex: Exercise, owner: Owner, script: string): Promise<string> {
-  const argv = script.endsWith(".ts") ? [`${REPO_ROOT}/node_modules/.bin/bun`, script] : ["bash", script];
+async function runScript(ex: Exercise, owner: Owner, script: string, args: string[] = []): Promise<string> {
+  const argv = [
+    ...(script.endsWith(".ts") ? [`${REPO_ROOT}/node_modules/.bin/bun`, script] : ["bash", script]),
+    ...args,
+  ];
   const r = await run(argv, { env: scriptEnv(ex, owner), check: false });
   if (r.code !== 0) {
     throw new ExerciseError(
@@ -330,13 +321,16 @@ export async function startExercise(ex: Exercise): Promise<{ task: string; setup
   return { task: ex.task, setupOutput };
 }
 
-/** `solve`: starts the exercise if needed, then runs the reference solution; returns its output. */
-export async function solveExercise(ex: Exercise): Promise<string> {
+/**
+ * `solve`: starts the exercise if needed, then runs the reference solution (with `args`, e.g. which of
+ * several solutions); returns its output.
+ */
+export async function solveExercise(ex: Exercise, args: string[] = []): Promise<string> {
   if (!ex.solution) throw new ExerciseError(`${ex.dir} has no solution.sh`);
   await startExercise(ex);
   const owner = await exerciseOwner(ex);
   try {
-    return await runScript(ex, owner, ex.solution);
+    return await runScript(ex, owner, ex.solution, args);
   } catch (error) {
     throw new ExerciseError(
       `${
