@@ -22,7 +22,14 @@ function commandFailed(
   expected: string,
 ): CheckResult {
   const said = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-2).join(" / ");
-  return { name, command, status: "fail", expected, actual: `exit ${r.code}: ${said}` };
+  return {
+    name,
+    command,
+    status: "fail",
+    expected,
+    actual: `exit ${r.code}: ${said}`,
+    observed: `the command exited ${r.code}: ${said}`,
+  };
 }
 
 export const checks = {
@@ -67,6 +74,7 @@ export const checks = {
             status: "fail",
             expected: `one new reservation ${ip}`,
             actual: added.length ? added.join(", ") : "none",
+            observed: `ADD reserved ${added.length ? added.join(", ") : "nothing"} in ${dir}`,
           },
       );
       const del = await run([ctx.vars.CNILAB, "cni", "del", "ex-leak", path], { env, check: false });
@@ -85,6 +93,9 @@ export const checks = {
             status: "fail",
             expected: `${ip} no longer reserved`,
             actual: `still reserved: ${left.join(", ")} (DEL exited 0, so the plugin reported success)`,
+            observed: `${
+              left.join(", ")
+            } is still reserved after DEL, which exited 0 (the plugin reported success)`,
             hint: "compare what the reservation file holds with what the plugin passes to host-local on DEL",
           },
       );

@@ -94,6 +94,7 @@ export const checks = {
           status: "fail",
           expected: "exit 0 and the result on stdout",
           actual: `exit ${add.code}: ${said(add)}`,
+          observed: `the runtime's ADD exited ${add.code}: ${said(add)}`,
           hint: "run the command yourself; the runtime prints what the plugin said",
         });
         return out;

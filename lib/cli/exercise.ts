@@ -28,7 +28,7 @@ import {
   updateProgress,
 } from "../exercise/progress.ts";
 import { type Status, statusCode, statusOf } from "../exercise/report.ts";
-import { type Column, indent, renderTable, terminalWidth } from "../exercise/table.ts";
+import { type Column, indent, reflow, renderTable, terminalWidth } from "../exercise/table.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 import { requireRoot } from "./env.ts";
 
@@ -131,14 +131,14 @@ function checkJson(c: Checked, explain: boolean) {
   };
 }
 
-function stuckLine(ex: Exercise): string {
+function stuckLines(ex: Exercise, width: number): string {
   const shown = hintsShown(ex);
-  const hint = ex.hints.length === 0
-    ? ""
-    : shown < ex.hints.length
-    ? `'cnilab exercise hint ${ex.id}' (hint ${shown + 1} of ${ex.hints.length})`
-    : `'cnilab exercise hints ${ex.id}' (all ${ex.hints.length} hints taken)`;
-  return `stuck? ${hint}${hint ? " or " : ""}'cnilab exercise check ${ex.id} --explain'`;
+  const lines = [];
+  if (shown < ex.hints.length) {
+    lines.push(`next hint: cnilab exercise hint ${ex.id} (${shown + 1} of ${ex.hints.length})`);
+  } else if (ex.hints.length) lines.push(`hints taken again: cnilab exercise hints ${ex.id}`);
+  lines.push(`what each check expects: cnilab exercise check ${ex.id} --explain`);
+  return lines.map((l) => indent(l, width, "", "  ")).join("\n");
 }
 
 async function check(args: string[]): Promise<number> {
@@ -186,7 +186,7 @@ async function check(args: string[]): Promise<number> {
     const passed = c.checks.filter((r) => r.status === "pass").length;
     const verdict = c.status === "not started" ? verdictOf(c.checks).verdict : c.status;
     console.log(`verdict: ${verdict} (${passed}/${c.checks.length} checks passed)`);
-    if (verdict !== "passed" && !explain) console.log(indent(stuckLine(ex), width, "", "  "));
+    if (verdict !== "passed" && !explain) console.log(stuckLines(ex, width));
     console.log("");
   }
   if (all) {
@@ -217,9 +217,7 @@ function hints(id: string | undefined): number {
   }
   const width = terminalWidth();
   console.log(
-    taken.map((h) =>
-      `hint ${h.n} of ${h.of} (taken ${h.at.slice(11, 19)} UTC):\n\n${indent(h.text, width, "")}`
-    )
+    taken.map((h) => `hint ${h.n} of ${h.of} (taken ${h.at.slice(11, 19)} UTC):\n\n${reflow(h.text, width)}`)
       .join("\n\n"),
   );
   if (taken.length < ex.hints.length) {
@@ -353,7 +351,7 @@ async function report(args: string[]): Promise<number> {
         align: "right",
         drop: 1,
       },
-      { header: "TITLE", value: (e) => `${e.section} ${e.title}`, wrap: true, min: 12, drop: 3 },
+      { header: "TITLE", value: (e) => `${e.section} ${e.title}`, drop: 3 },
     ]));
     console.log(`\nfor the instructor: cnilab exercise report --name '${r.attendee}' --out FILE.json`);
   }
@@ -481,7 +479,7 @@ export const exercise: Command = {
             return Exit.Ok;
           }
           console.log(
-            `hint ${hint.n} of ${hint.of} for ${ex.id}:\n\n${indent(hint.text, terminalWidth(), "")}`,
+            `hint ${hint.n} of ${hint.of} for ${ex.id}:\n\n${reflow(hint.text, terminalWidth())}`,
           );
           return Exit.Ok;
         }

@@ -120,6 +120,11 @@ export function describePattern(source: string): string {
   return anchoredEnd ? text : `${text}…`;
 }
 
+/** `a`, `a and b`, `a, b and c` */
+function listing(items: string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
 /** " in NETNS" (or nothing for the host). */
 function inNs(ns?: string): string {
   return ns ? ` in ${ns}` : "";
@@ -325,28 +330,32 @@ const KINDS: Record<string, Kind> = {
     const like = describePattern(re.source);
     const wanted = Object.fromEntries(filter);
     const thing = what === "netns" ? "namespace" : String(wanted.kind ?? "link");
-    const expectText = `${want} ${thing}${want === 1 ? "" : "s"} named ${like}${
+    const expectText = `${want} ${thing}${want === 1 ? "" : "s"} named ${like} expected${
       wanted.master ? ` on ${wanted.master}` : ""
-    }${wanted.up === true ? ", up," : ""}${inNs(ns)} expected`;
+    }${inNs(ns)}${wanted.up === true ? " (up)" : ""}`;
     let observed: string;
     if (found.length > want) {
-      observed = `${expectText}: ${found.join(", ")} ${found.length === 1 ? "exists" : "exist"}`;
+      observed = `${expectText}: ${listing(found)} ${found.length === 1 ? "exists" : "exist"}`;
     } else {
-      // near misses: named right but not as wanted, or as wanted but named otherwise
-      const named = links.filter((l) => re.test(l.name) && !fits(l));
+      // near misses: named right (and of the right kind) but not as wanted, or as wanted but named otherwise
+      const named = links.filter((l) =>
+        re.test(l.name) && !fits(l) && (!wanted.kind || l.kind === wanted.kind)
+      );
       const unnamed = links.filter((l) => !re.test(l.name) && fits(l) && filter.length > 0);
       const misses = [
         ...named.map((l) =>
-          `${l.name} exists but ${
-            linkDifferences(l as unknown as Record<string, unknown>, wanted).join(" and ")
-          }`
+          `${l.name} exists but ${listing(linkDifferences(l as unknown as Record<string, unknown>, wanted))}`
         ),
         ...unnamed.map((l) => `${l.name} fits but is not named ${like}`),
       ];
-      observed = `${expectText}: ${
-        found.length ? `only ${found.join(", ")}` : misses.length ? misses.join("; ") : "there is none"
-      }`;
-      if (found.length && misses.length) observed += `; ${misses.join("; ")}`;
+      if (found.length === 0 && misses.length === 0) {
+        observed = filter.length
+          ? `${expectText}: there is none`
+          : `there is no ${thing} named ${like}${inNs(ns)}`;
+      } else {
+        observed = `${expectText}: ${found.length ? `only ${listing(found)}` : misses.join("; ")}`;
+        if (found.length && misses.length) observed += `; ${misses.join("; ")}`;
+      }
     }
     return [{
       name,
@@ -386,7 +395,7 @@ const KINDS: Record<string, Kind> = {
       actual[k] = (l as unknown as Record<string, unknown>)[k] ?? null;
     }
     const diffs = linkDifferences(l as unknown as Record<string, unknown>, wanted);
-    return [compare(title, command, actual, wanted, spec.hint, `${name}${inNs(ns)} ${diffs.join(" and ")}`)];
+    return [compare(title, command, actual, wanted, spec.hint, `${name}${inNs(ns)} ${listing(diffs)}`)];
   },
 
   async addr(spec, ctx) {
@@ -824,6 +833,7 @@ const KINDS: Record<string, Kind> = {
         status: "fail",
         expected: "a network config",
         actual: (error as Error).message,
+        observed: (error as Error).message,
         hint: spec.hint,
       }];
     }

@@ -47,6 +47,40 @@ export function indent(text: string, width: number, first: string, rest = " ".re
   return lines.map((l, i) => (i === 0 ? first : rest) + l).join("\n");
 }
 
+/**
+ * Markdown-ish text (a hint) reflowed for the terminal: the lines of a paragraph are joined and wrapped to
+ * `width`; fenced code blocks and indented lines stay as written.
+ */
+export function reflow(text: string, width: number): string {
+  const out: string[] = [];
+  let para: string[] = [];
+  let fenced = false;
+  const flush = () => {
+    if (para.length) out.push(...wrap(para.join(" "), width));
+    para = [];
+  };
+  for (const line of text.split("\n")) {
+    if (line.trimStart().startsWith("```")) {
+      flush();
+      fenced = !fenced;
+      out.push(line);
+    } else if (fenced || /^\s/.test(line) || /^\s*([-*]|\d+\.)\s/.test(line)) {
+      if (!fenced && /^\s*([-*]|\d+\.)\s/.test(line)) {
+        flush();
+        para = [line];
+      } else {
+        flush();
+        out.push(line);
+      }
+    } else if (line.trim() === "") {
+      flush();
+      out.push("");
+    } else para.push(line);
+  }
+  flush();
+  return out.join("\n");
+}
+
 /** A column of {@link renderTable}. */
 export interface Column<T> {
   header: string;
