@@ -358,6 +358,10 @@ async function report(args: string[]): Promise<number> {
   return Exit.Ok;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 async function collect(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -384,7 +388,13 @@ async function collect(args: string[]): Promise<number> {
   const ids = [...new Set(reports.flatMap((r) => r.exercises.map((e) => e.id)))].sort();
   const width = terminalWidth();
   const lines = [
-    `${reports.length} attendees, ${ids.length} exercises (from ${files.length} files in ${dir})`,
+    indent(
+      `${plural(reports.length, "attendee")}, ${plural(ids.length, "exercise")} (from ${
+        plural(files.length, "file")
+      } in ${dir})`,
+      width,
+      "",
+    ),
     "",
   ];
   lines.push(renderTable(reports, [

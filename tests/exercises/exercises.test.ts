@@ -5,30 +5,68 @@
  * /run/cnilab, /var/lib/cni and /etc/netns, marked processes).
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { type Exercise, listExercises } from "../../lib/exercise/mod.ts";
 import { listOwners } from "../../lib/ownership/mod.ts";
 import { cli, hostSnapshot } from "../helpers.ts";
 
 const exercises = listExercises();
 
-/** What an attendee sees first on a fresh start: the failing line that tells them where they are. */
+/** What an attendee sees first on a fresh start: the failing check, what it observed, the command that looked. */
 const FIRST_FAILURE: Record<string, RegExp> = {
   "wire-a-pod":
-    /✗ one pod namespace named cni-exw-<uuid>: expected 1 match, got none {3}\$ ip -json netns list/,
+    /✗ one pod namespace named cni-exw-<uuid>\n {4}there is no namespace named cni-exw-<uuid>\n {4}\$ ip -json netns list\n/,
   "two-pods":
-    /✗ pod B's host end is a port of ext-br0 and up: expected \{"master":"ext-br0","up":true\}, got \{"master":null,"up":false\}/,
-  "conf-pick": /✗ containerd \(max_conf_num 1\) picks network ex-pick: expected ex-pick, got cluster-net/,
+    /✗ pod B's host end is a port of ext-br0 and up\n {4}ext-b has no master and is down\n {4}\$ ip /,
+  "conf-pick":
+    /✗ containerd \(max_conf_num 1\) picks network ex-pick\n {4}it loads cluster-net from \S+\/net\.d, in/,
   "containerd-config":
-    /✗ this containerd loads network ex-cri from its conf_dir: expected ex-cri, got CNI config directory .*\/node\/etc\/cni\/net\.d does not exist/,
-  "cni-add-by-hand": /✗ one sandbox namespace named cni-exf-<uuid>: expected 1 match, got none/,
+    /✗ this containerd loads network ex-cri from its conf_dir\n {4}CNI config directory \S+\/node\/etc\/cni\/net\.d does not exist/,
+  "cni-add-by-hand":
+    /✗ one sandbox namespace named cni-exf-<uuid>\n {4}there is no namespace named cni-exf-<uuid>\n/,
   "leaky-plugin":
-    /✗ no address of ex-leak is reserved while no pod uses the network: expected 0, got 3: 10\.231\.9\.2, 10\.231\.9\.3, 10\.231\.9\.4/,
-  "own-plugin": /✗ .*\/bin\/ex-hello is an executable file: expected exists, got absent/,
+    /✗ no address of ex-leak is reserved while no pod uses the network\n {4}\S+\/ipam\/ex-leak holds 3 like 10\.231\.9\.…: 10\.231\.9\.2, 10\.231\.9\.3, 10\.231\.9\.4\n/,
+  "own-plugin": /✗ \S+\/bin\/ex-hello is an executable file\n {4}\S+\/bin\/ex-hello does not exist\n/,
   "localhost-pod":
-    /✗ pod ex-localhost\/duo runs: expected pod ex-localhost\/duo, got no such pod {3}\$ cnilab pod ls --json/,
-  "holder-pin": /✗ one namespace named cni-exh-<uuid>: expected 1 match, got none/,
-  "pod-teardown": /✗ pod ex-teardown\/victim is gone: expected gone, got exists/,
+    /✗ pod ex-localhost\/duo runs\n {4}there is no pod ex-localhost\/duo\n {4}\$ cnilab pod ls --json\n/,
+  "holder-pin": /✗ one namespace named cni-exh-<uuid>\n {4}there is no namespace named cni-exh-<uuid>\n/,
+  "pod-teardown": /✗ your answers name the pod's IP\n {4}\S+\/answers does not exist\n/,
 };
+
+/** Check output with the wrapped continuation lines (6 spaces) joined back to the line they continue. */
+function unwrap(text: string): string {
+  return text.replace(/\n {6,}/g, " ");
+}
+
+/**
+ * The lines of an exercise's reference solution (solution.sh/.ts and the files under solution/) as patterns:
+ * the exercise's variables are filled in, any other `$VAR` matches one word, quotes are ignored. Lines that
+ * say nothing on their own (comments, `set -e`, braces, short keywords) are left out.
+ */
+function solutionLines(ex: Exercise): { line: string; re: RegExp }[] {
+  const files = [ex.solution!];
+  if (existsSync(`${ex.dir}/solution`)) {
+    for (const f of readdirSync(`${ex.dir}/solution`)) files.push(`${ex.dir}/solution/${f}`);
+  }
+  const out: { line: string; re: RegExp }[] = [];
+  for (const file of files) {
+    for (const raw of readFileSync(file, "utf8").split("\n")) {
+      const line = raw.trim().replaceAll('"', "");
+      if (line.length < 10 || /^(#|\/\/|\*|\/\*\*|set -|esac|fi\b|done\b|case |\*\))/.test(line)) continue;
+      const pattern = line.split(/(\$\{?[A-Za-z_]\w*\}?)/).map((part) => {
+        const v = /^\$\{?([A-Za-z_]\w*)\}?$/.exec(part);
+        if (v) return ex.vars[v[1]] !== undefined ? escape(ex.vars[v[1]]) : "\\S+";
+        return escape(part);
+      }).join("");
+      out.push({ line, re: new RegExp(pattern) });
+    }
+  }
+  return out;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 /** True while another cnilab run (a lab, a test building pods) is creating and removing objects right now. */
 async function othersBusy(): Promise<boolean> {
@@ -76,14 +114,37 @@ describe.each(exercises.map((e) => [e.id]))("exercise %s", (id) => {
       expect(start.stderr).toBe("");
       expect(start.code).toBe(0);
 
-      const first = await cli(["exercise", "check", id]);
+      const first = await cli(["exercise", "check", id], { env: { COLUMNS: "80" } });
       expect(first.stdout).toContain("verdict: not yet");
       expect(first.code).toBe(1);
-      // a failing line says what it expected, what it found, and the command that looked
-      const failing = first.stdout.split("\n").filter((l) => l.startsWith("✗"));
+      // every line fits an 80-column terminal
+      for (const line of first.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
+      const text = unwrap(first.stdout);
+      // a failing check says what it observed and the command that looked, never the solution
+      const lines = text.split("\n");
+      const failing = lines.flatMap((l, i) => (l.startsWith("✗") ? [i] : []));
       expect(failing.length).toBeGreaterThan(0);
-      for (const line of failing) expect(line).toMatch(/: expected .+, got .+ {3}\$ \S+/);
-      if (FIRST_FAILURE[id]) expect(first.stdout).toMatch(FIRST_FAILURE[id]);
+      for (const i of failing) {
+        expect(lines[i + 1]).toMatch(/^ {4}\S/);
+        expect(lines[i + 1]).not.toMatch(/^ {4}\$ /);
+        expect(lines.slice(i + 2, i + 4).some((l) => l.startsWith("    $ "))).toBe(true);
+      }
+      for (const { line, re } of solutionLines(ex)) {
+        if (re.test(text)) throw new Error(`check before the attempt shows a line of the solution: ${line}`);
+      }
+      expect(text).not.toContain("hint:");
+      expect(text).toContain(`cnilab exercise hint ${id} (1 of ${ex.hints.length})`);
+      if (ex.troubleshooting) {
+        // one failing observation at a time, and how many more do not pass
+        expect(failing.length).toBe(1);
+        const notPassing = lines.filter((l) => /^[✗?-] /.test(l)).length;
+        expect(notPassing).toBe(1);
+        expect(text).toMatch(/\n {2}\d+ more checks? not passing yet\n/);
+      }
+      if (FIRST_FAILURE[id]) expect(text).toMatch(FIRST_FAILURE[id]);
+      // --explain adds what each failing check expects
+      const explained = await cli(["exercise", "check", id, "--explain"]);
+      expect(explained.stdout).toMatch(/\n {4}expected: /);
 
       const solve = await cli(["exercise", "solve", id]);
       expect(solve.stderr).toBe("");
