@@ -268,7 +268,11 @@ export function collectReports(dir: string): { reports: Report[]; files: string[
   try {
     names = readdirSync(dir).sort();
   } catch (error) {
-    throw new ReportError(`${dir}: ${(error as { code?: string }).code ?? (error as Error).message}`);
+    throw new ReportError(
+      (error as { code?: string }).code === "ENOENT"
+        ? `${dir}: no such directory`
+        : `${dir}: ${(error as Error).message}`,
+    );
   }
   const files = names.filter((n) => n.endsWith(".json") || n.endsWith(".csv"));
   const ignored = names.filter((n) => !files.includes(n));
