@@ -5,9 +5,17 @@
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import type { CheckContext, CheckResult } from "../../lib/exercise/checks.ts";
-import { cnitoolContainerId } from "../../lib/cli/cni.ts";
 import { netns } from "../../lib/iproute2/mod.ts";
 import { run } from "../../lib/shell/mod.ts";
+
+const RESULTS = "/var/lib/cni/results";
+
+/** libcni's cache files of the network: the one the check's ADD made is the new one. */
+function cacheFiles(): string[] {
+  return existsSync(RESULTS)
+    ? readdirSync(RESULTS).filter((f) => f.startsWith("ex-leak-")).map((f) => `${RESULTS}/${f}`)
+    : [];
+}
 
 function reservations(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => /^10\.231\.9\./.test(f)) : [];
@@ -42,6 +50,7 @@ export const checks = {
     const envText = `NETCONFPATH=${env.NETCONFPATH} CNI_PATH=${env.CNI_PATH}`;
     const out: CheckResult[] = [];
     const before = new Set(reservations(dir));
+    const cachesBefore = new Set(cacheFiles());
     await netns.add(ns);
     try {
       const add = await run([ctx.vars.CNILAB, "cni", "add", "ex-leak", path], { env, check: false });
@@ -105,7 +114,7 @@ export const checks = {
       await netns.del(ns).catch(() => undefined);
       for (const f of reservations(dir)) if (!before.has(f)) rmSync(`${dir}/${f}`, { force: true });
       // and no cache entry, when DEL failed or was never reached
-      rmSync(`/var/lib/cni/results/ex-leak-${cnitoolContainerId(path)}-eth0`, { force: true });
+      for (const f of cacheFiles()) if (!cachesBefore.has(f)) rmSync(f, { force: true });
     }
   },
 };

@@ -4,8 +4,7 @@
  * (eth0 and the host end gone, cache gone), DEL again, DEL after the namespace is gone. Everything the check
  * makes (namespace, host ends, cache) it removes again.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { cnitoolContainerId } from "../../lib/cli/cni.ts";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { compare } from "../../lib/exercise/checks.ts";
 import type { CheckContext, CheckResult } from "../../lib/exercise/checks.ts";
 import { addr, link, netns } from "../../lib/iproute2/mod.ts";
@@ -15,6 +14,19 @@ const ADDRESS = "10.231.10.2/24";
 
 async function hostEnds(): Promise<string[]> {
   return (await link.list()).map((l) => l.name).filter((n) => n.startsWith("exo"));
+}
+
+const RESULTS = "/var/lib/cni/results";
+
+/** libcni's cache files of the network (`<network>-<containerID>-<ifname>`): the check's own is the new one. */
+function cacheFiles(): string[] {
+  try {
+    return readdirSync(RESULTS).filter((f) => f.startsWith("ex-own-") && f.endsWith("-eth0")).map((f) =>
+      `${RESULTS}/${f}`
+    );
+  } catch {
+    return [];
+  }
 }
 
 function said(r: { stdout: string; stderr: string }): string {
@@ -77,7 +89,8 @@ export const checks = {
     const env = { NETCONFPATH: `${work}/net.d`, CNI_PATH: `${work}/bin` };
     const cnilab = (op: string) =>
       `NETCONFPATH=${env.NETCONFPATH} CNI_PATH=${env.CNI_PATH} cnilab cni ${op} ex-own ${path}`;
-    const cache = `/var/lib/cni/results/ex-own-${cnitoolContainerId(path)}-eth0`;
+    const cachesBefore = new Set(cacheFiles());
+    const newCaches = () => cacheFiles().filter((f) => !cachesBefore.has(f));
     const endsBefore = new Set(await hostEnds());
     const out: CheckResult[] = [];
     await netns.add(name);
@@ -145,7 +158,14 @@ export const checks = {
         ),
       );
       out.push(
-        compare("the runtime cached the result (what DEL will get)", `ls ${cache}`, existsSync(cache), true),
+        compare(
+          "the runtime cached the result (what DEL will get)",
+          `ls ${RESULTS}/ex-own-*-eth0`,
+          newCaches().length,
+          1,
+          undefined,
+          `${newCaches().length} new cache files in ${RESULTS}`,
+        ),
       );
 
       const del = await run([ctx.vars.CNILAB, "cni", "del", "ex-own", path], {
@@ -212,7 +232,7 @@ export const checks = {
     } finally {
       if (await netns.exists(name)) await netns.del(name).catch(() => undefined);
       for (const n of await hostEnds()) if (!endsBefore.has(n)) await link.del(n).catch(() => undefined);
-      rmSync(cache, { force: true });
+      for (const f of newCaches()) rmSync(f, { force: true });
     }
   },
 };
