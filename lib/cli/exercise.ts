@@ -291,13 +291,22 @@ async function networks(args: string[]): Promise<number> {
 
 type ReportFormat = "table" | "json" | "csv" | "junit";
 
+/** `--format`, or what `--out`'s extension says (.csv, .xml for JUnit, else JSON when allowed), or a table. */
 function formatOf(value: string | undefined, out: string | undefined, allowed: ReportFormat[]): ReportFormat {
-  const guess = out?.endsWith(".csv") ? "csv" : out?.endsWith(".xml") ? "junit" : out ? "json" : "table";
-  const f = (value ?? guess) as ReportFormat;
-  if (!allowed.includes(f) || (f === "table" && value === undefined && out)) {
-    throw new UsageError(`--format must be one of ${allowed.join(", ")}`);
+  if (value !== undefined) {
+    if (!allowed.includes(value as ReportFormat)) {
+      throw new UsageError(`--format must be one of ${allowed.join(", ")}, not '${value}'`);
+    }
+    return value as ReportFormat;
   }
-  return f;
+  const byExtension: ReportFormat | undefined = out?.endsWith(".csv")
+    ? "csv"
+    : out?.endsWith(".xml")
+    ? "junit"
+    : out
+    ? "json"
+    : undefined;
+  return byExtension && allowed.includes(byExtension) ? byExtension : "table";
 }
 
 function emit(text: string, out: string | undefined, what: string): void {

@@ -3,9 +3,14 @@
  *
  * - `task.md`: front matter (`section`, `title`, `summary`) and the task the attendee reads;
  * - `hints.md`: hints separated by lines holding only `---`, revealed one at a time;
- * - `checks.yaml`: the names the exercise asks the attendee to use (the reset contract), variables, and
- *   the checks, declarative (see ./checks.ts); `checks.ts` beside it only for checks that need code;
- * - `solution.sh`: the reference solution; `setup.sh` (optional): the starting state `start` prepares.
+ * - `checks.yaml`: the names the exercise asks the attendee to use (the reset contract), variables, the
+ *   checks, declarative (see ./checks.ts), and `troubleshooting: true` when `check` should show only the
+ *   first check not passing; `checks.ts` beside it only for checks that need code;
+ * - `solution.sh`: the reference solution (`solve <id> ARG...` passes it arguments; files it installs may
+ *   live in `solution/`); `setup.sh` (optional): the starting state `start` prepares.
+ *
+ * The attendee's progress (hints taken, start and pass times) is ./progress.ts; the instructor's report
+ * and class table ./report.ts.
  *
  * The runner never needs to change when an exercise is added. `${WORK}` (the exercise's own directory
  * under /run/cnilab/exercises), `${EXDIR}` (its folder), `${REPO}`, `${CNILAB}` (the CLI) and the variables of
