@@ -34,28 +34,31 @@ import { requireRoot } from "./env.ts";
 
 const USAGE = `Usage:
   cnilab exercise list [--json]
-  cnilab exercise start <id>      prepare the starting state (if any) and print the task
+  cnilab exercise start <id>        prepare the starting state (if any), print the task
   cnilab exercise check <id>|all [--explain] [--json]
-  cnilab exercise hint <id>       show the next hint ("hint 2 of 4"), remembered per exercise
-  cnilab exercise hints <id>      show again every hint taken so far, in order
-  cnilab exercise solve <id> [ARG...]
-                                  run the reference solution (own-plugin: 'ts' for the zx one)
-  cnilab exercise reset <id>|all  remove everything the exercise and your attempt created, and nothing else
-  cnilab exercise report [--name NAME] [--format table|json|csv|junit] [--out FILE]
-                                  your results, for the instructor (name: --name or CNILAB_ATTENDEE)
+  cnilab exercise hint <id>         the next hint ("hint 2 of 4"), remembered
+  cnilab exercise hints <id>        every hint taken so far, again, in order
+  cnilab exercise solve <id> [ARG]  run the reference solution (own-plugin: ts)
+  cnilab exercise reset <id>|all    remove what the exercise and your attempt
+                                    created, and nothing else
+  cnilab exercise report [--name NAME] [--format table|json|csv|junit]
+                         [--out FILE]
+                                    your results, for the instructor (the name:
+                                    --name or CNILAB_ATTENDEE)
   cnilab exercise collect DIR [--format table|csv] [--out FILE]
-                                  merge the reports copied into DIR into one class table
-  cnilab exercise networks (--conf-dir DIR [--max-conf-num N] | --containerd-config FILE)
-                                  the networks containerd's CRI would load (what the config checks read)
+                                    the class table of the reports in DIR
+  cnilab exercise networks (--conf-dir DIR [--max-conf-num N] |
+                            --containerd-config FILE)
+                                    the networks containerd's CRI would load
 
-check says what it observed, never how to fix it: ✓/✗ and what the check proves, then on a failure what it
-found and the command it looked at (run it yourself). Commands to type come only from 'hint' and from
-'check --explain'. A troubleshooting exercise shows only its first failing check. Exit codes: 0 passed,
-1 not yet (or not started), 2 could not check (the environment the exercise needs is broken or not started;
-the line says what).
+check says what it observed, never how to fix it: per check ✓/✗ and what it
+proves, on a failure what it found and the command it looked at. Commands to
+type come from 'hint' and 'check --explain' only. A troubleshooting exercise
+shows its first failing check. Exit codes: 0 passed, 1 not yet or not started,
+2 could not check (what the exercise needs is broken or not started).
 
-Exercises are plain files under exercises/<id>/ (task.md, hints.md, checks.yaml, solution.sh, setup.sh);
-see docs/exercises.md to add one and to collect a class's results.`;
+Exercises are folders under exercises/<id>/ (task.md, hints.md, checks.yaml,
+solution.sh, setup.sh); docs/exercises.md: adding one, collecting results.`;
 
 function load(id: string | undefined): Exercise {
   if (!id) throw new UsageError("which exercise? run 'cnilab exercise list'");
@@ -461,7 +464,7 @@ async function collect(args: string[]): Promise<number> {
 /** `cnilab exercise` */
 export const exercise: Command = {
   name: "exercise",
-  summary: "workshop exercises with self-checks: list, start, check, hint(s), solve, reset, report, collect",
+  summary: "workshop exercises: self-checks, hints, a report for the class",
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
