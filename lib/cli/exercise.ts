@@ -34,7 +34,7 @@ import { requireRoot } from "./env.ts";
 
 const USAGE = `Usage:
   cnilab exercise list [--json]
-  cnilab exercise start <id>        prepare the starting state (if any), print the task
+  cnilab exercise start <id>        prepare the starting state, print the task
   cnilab exercise check <id>|all [--explain] [--json]
   cnilab exercise hint <id>         the next hint ("hint 2 of 4"), remembered
   cnilab exercise hints <id>        every hint taken so far, again, in order
