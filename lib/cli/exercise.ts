@@ -58,7 +58,8 @@ shows its first failing check. Exit codes: 0 passed, 1 not yet or not started,
 2 could not check (what the exercise needs is broken or not started).
 
 Exercises are folders under exercises/<id>/ (task.md, hints.md, checks.yaml,
-solution.sh, setup.sh); docs/exercises.md: adding one, collecting results.`;
+solution.sh, setup.sh). Adding one: the README's exercise section; collecting a
+class's results: docs/exercises.md.`;
 
 function load(id: string | undefined): Exercise {
   if (!id) throw new UsageError("which exercise? run 'cnilab exercise list'");
