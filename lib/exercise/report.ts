@@ -100,7 +100,16 @@ export async function buildReport(attendee: string, exercises: Exercise[]): Prom
       passedAt: p.passedAt,
       secondsToPass: secondsToPass(p),
       solvedWithSolution: p.solvedAt !== undefined,
-      checks: results.map((r) => ({ name: r.name, status: r.status, observed: r.observed ?? r.actual })),
+      checks: results.map((r) => ({
+        name: r.name,
+        status: r.status,
+        // a troubleshooting exercise's report, like its check, tells only the first fault it found
+        observed: r.status === "pass"
+          ? undefined
+          : ex.troubleshooting && r !== results.find((x) => x.status !== "pass")
+          ? "not passing yet"
+          : r.observed ?? r.actual,
+      })),
     });
   }
   return {
