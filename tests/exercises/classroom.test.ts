@@ -35,6 +35,22 @@ interface CsvRow {
   solved_with_solution: string;
 }
 
+describe("tables fit the terminal", () => {
+  test("exercise list: every exercise at 80 columns (also when the width is unknown) and at 60", async () => {
+    for (const columns of ["80", "", "60"]) {
+      const r = await cli(["exercise", "list"], { env: { COLUMNS: columns } });
+      expect(r.code).toBe(0);
+      fits(r.stdout, Number(columns) || 80);
+      for (const id of ids) expect(r.stdout).toMatch(new RegExp(`\\n\\S+ +${id} `));
+    }
+    // wide enough, the summary stays on one line with its title
+    const wide = await cli(["exercise", "list"], { env: { COLUMNS: "200" } });
+    expect(wide.stdout).toContain(
+      "Win the conf dir: add a CNI conflist that a containerd-style runtime picks",
+    );
+  });
+});
+
 describe("report", () => {
   test("JSON, CSV and JUnit: status, checks, hints and time to pass of every exercise", async () => {
     resets.push("conf-pick", "wire-a-pod");
