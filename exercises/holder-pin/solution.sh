@@ -27,5 +27,10 @@ for p in $(ip netns pids "$NS"); do
   fi
 done
 kill "$app"
+# until it is gone, its socket holds the port (a zombie no longer does)
+for _ in $(seq 500); do
+  [ -d "/proc/$app" ] && [ "$(cut -d' ' -f3 "/proc/$app/stat" 2>/dev/null)" != Z ] || break
+  sleep 0.02
+done
 ip netns exec "$NS" busybox httpd -p 127.0.0.1:8090 -h "$WORK/www" </dev/null >/dev/null 2>&1
 echo "holder $HOLDER pins $NS"
