@@ -33,6 +33,7 @@ import {
   box,
   bridgeConflist,
   describeCalls,
+  describeNetlink,
   freeSubnet,
   labDir,
   markedBridge,
@@ -334,13 +335,16 @@ export const kubernetesCniIntegration: Lab<State> = {
       narration:
         "The kubelet's RunPodSandbox goes to the CRI runtime, which pins a cni-<uuid> namespace, calls CNI " +
         "ADD (cni-loopback on lo, then the picked network on eth0) and then starts pause in it. The recorder " +
-        "shows what each plugin received; the bridge's result is shown beside what the kernel reports.",
+        "shows what each plugin received; the bridge's result is shown beside what the kernel reports, and " +
+        "what cnilab-bridge asked the kernel (rtnetlink, from the plugin's own process) beside the `ip` " +
+        "command a person would type for each request.",
       async run(ctx) {
         const s = ctx.state;
         await ctx.owner.record(podUndo(POD));
         s.pod = await runPodSandbox({ name: POD }, choiceOf(s));
         ctx.note(describeCalls(readCalls(s.callsDir)));
         const bridgeAdd = calls(s, "ADD").find((c) => c.type === "cnilab-bridge");
+        if (bridgeAdd) ctx.note(describeNetlink(bridgeAdd));
         ctx.note(`the bridge plugin's result (stdout of its ADD):\n${bridgeAdd?.stdout.trim() ?? "none"}`);
         await netns.exec(s.pod.netns.name, ["ip", "-json", "addr", "show", "dev", "eth0"], {
           purpose: "show",
@@ -375,6 +379,13 @@ export const kubernetesCniIntegration: Lab<State> = {
         });
         ctx.expect(`host → pod: ping ${pod.status?.ip}`, ping.code === 0 ? "reply" : "no reply", "reply");
         const adds = calls(s, "ADD");
+        const asked = adds.find((c) => c.type === "cnilab-bridge")?.netlink ?? [];
+        ctx.expectThat(
+          "the bridge ADD created the veth itself, its peer eth0 directly in the pod's namespace",
+          asked.some((l) => /^RTM_NEWLINK veth veth\S+ .*peer eth0 .*in netns fd \d+ → ok$/.test(l)),
+          "RTM_NEWLINK veth vethXXXXXXXX ... peer eth0 ... in netns fd N → ok",
+          asked.find((l) => l.includes("RTM_NEWLINK veth")) ?? `${asked.length} requests recorded`,
+        );
         ctx.expect(
           "ADD calls, in order: loopback on lo, bridge on eth0, which delegates to host-local",
           adds.map((c) => `${c.type}/${c.ifname}`),

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "nod
 import { fileURLToPath } from "node:url";
 import { Address4 } from "ip-address";
 import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
+import { ipEquivalent } from "../lib/netlink/mod.ts";
 import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
 import { guardSysctl, type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
 
@@ -139,6 +140,8 @@ export interface PluginCall {
   stdin: Record<string, unknown>;
   /** What the plugin printed (its result or error). */
   stdout: string;
+  /** What a cnilab plugin asked the kernel (CNILAB_NETLINK_TRACE): one line per request and answer. */
+  netlink: string[];
   exitCode: number;
   /** Wall-clock start and end, in ns. */
   start: number;
@@ -149,8 +152,9 @@ export interface PluginCall {
 
 /**
  * Puts a recorder in front of each plugin: a tiny executable with the plugin's name that writes down the
- * CNI_* environment and stdin of every call, then runs the real plugin. Runtimes find it along CNI_PATH
- * like any plugin, so this is exactly what the runtime passes.
+ * CNI_* environment and stdin of every call, then runs the real plugin with CNILAB_NETLINK_TRACE set, so
+ * a cnilab plugin also writes down every rtnetlink request it made and the kernel's answer. Runtimes find
+ * it along CNI_PATH like any plugin, so this is exactly what the runtime passes.
  */
 export async function recordingBinDir<S>(
   ctx: LabContext<S>,
@@ -173,7 +177,7 @@ if [ -n "$CNI_NETNS" ]; then
   PATH="$PATH:/usr/sbin:/sbin" ip netns pids "$(basename "$CNI_NETNS")" > "$d/netns-pids" 2>/dev/null
   echo $? > "$d/netns-pids-exit"
 fi
-tee "$d/stdin" | ${real} "$@" > "$d/stdout"
+tee "$d/stdin" | CNILAB_NETLINK_TRACE="$d/netlink" ${real} "$@" > "$d/stdout"
 rc=$?
 echo $rc > "$d/exit"; date +%s%N > "$d/end"
 cat "$d/stdout"
@@ -219,6 +223,7 @@ export function readCalls(callsDir: string): PluginCall[] {
       path: env.CNI_PATH ?? "",
       stdin,
       stdout: read("stdout"),
+      netlink: read("netlink").split("\n").filter(Boolean),
       exitCode: Number(read("exit").trim() || "-1"),
       start: Number(read("start").trim() || "0"),
       end: Number(read("end").trim() || "0"),
@@ -237,6 +242,38 @@ export function describeCalls(calls: PluginCall[]): string {
       c.netns || "-"
     }  prevResult: ${"prevResult" in c.stdin ? "yes" : "no"}  exit ${c.exitCode}`
   ).join("\n");
+}
+
+/** `text` broken at spaces into lines of at most `width` (its own indent kept, continuations deeper). */
+function wrap(text: string, width = 76): string[] {
+  const lead = text.match(/^ */)![0];
+  const out: string[] = [];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(" ")) {
+    if (line.trim() && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = `${lead}      ${word}`;
+    } else line = line.trim() ? `${line} ${word}` : `${line}${word}`;
+  }
+  if (line.trim()) out.push(line);
+  return out;
+}
+
+/**
+ * A plugin call's rtnetlink conversation, each request (and the kernel's answer) above the `ip` command a
+ * person would type for the same effect: what the kernel was really asked.
+ */
+export function describeNetlink(call: PluginCall): string {
+  const ns = call.netns.split("/").pop() ?? call.netns;
+  const lines = [
+    `${call.type} ${call.command} asked the kernel (rtnetlink), and the \`ip\` for each request:`,
+  ];
+  for (const l of call.netlink) {
+    lines.push(...wrap(l));
+    const cmd = ipEquivalent(l, ns);
+    if (cmd) lines.push(...wrap(`    $ ${cmd}`));
+  }
+  return lines.join("\n");
 }
 
 /** Draws one of the chapter's boxes, filled with live values. */

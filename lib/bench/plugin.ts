@@ -5,16 +5,20 @@
  *
  * What it measures:
  * - latency: wall time from spawning the plugin to its exit (one ADD, then one DEL of the same attachment,
- *   in a namespace of its own, the bridge already there: the steady state of a node);
+ *   in a namespace of its own, the bridge already there: the steady state of a node), and of a VERSION
+ *   call, next to an empty compiled Bun program built at the start (the floor a Bun plugin cannot beat);
  * - peak memory: GNU time's %M (wait4's ru_maxrss: the largest resident set of the plugin or any child it
  *   waited for, e.g. an exec'd IPAM plugin), over extra ADD+DEL runs made only for it, so the timed runs
- *   carry no wrapper.
+ *   carry no wrapper;
+ * - where cnilab's time goes: extra runs with CNILAB_PLUGIN_TRACE=1, the median of each phase.
+ * Then it prints the issue's targets (ADD ≤ 0.8× the reference, DEL ≤ 1.0×, VERSION ≤ 1.2× the empty
+ * program, peak RSS ≤ 30 MiB) as rows with the measured ratio and whether it is met.
  * It creates and removes its own namespaces, bridges and dataDir (recorded with the ownership journal, so
  * `cnilab clean` removes them after a crash) and restores net.ipv4.ip_forward.
  * @module
  */
 import Table from "cli-table3";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -37,9 +41,16 @@ export interface Series {
   label: string;
   addMs: number[];
   delMs: number[];
+  /** CNI_COMMAND=VERSION (for the empty program: just running it). */
+  versionMs: number[];
   /** Largest resident set seen, KiB (GNU time %M); undefined without /usr/bin/time. */
   peakRssKiB?: number;
+  /** Phase → ms spent in it, per traced run (cnilab with IPAM in-process only). */
+  phases?: { add: Record<string, number[]>; del: Record<string, number[]> };
 }
+
+/** The label of the empty compiled Bun program's row. */
+export const EMPTY_BUN = "empty Bun program";
 
 /** Options of {@link benchPlugin}. */
 export interface PluginBenchOptions {
@@ -47,6 +58,8 @@ export interface PluginBenchOptions {
   runs: number;
   /** Extra ADD+DEL pairs per subject under /usr/bin/time for memory (default 5). */
   memoryRuns: number;
+  /** Extra ADD+DEL pairs of cnilab with CNILAB_PLUGIN_TRACE=1, for the phases (default 10). */
+  phaseRuns: number;
   /** Directory with cnilab-bridge and cnilab-host-local (default dist/cni). */
   cnilabDir: string;
   /** Directory with the reference bridge and host-local (default /usr/lib/cni). */
@@ -65,6 +78,7 @@ const REPO = resolve(import.meta.dirname ?? ".", "../..");
 export const DEFAULTS: PluginBenchOptions = {
   runs: 20,
   memoryRuns: 5,
+  phaseRuns: 10,
   cnilabDir: `${REPO}/dist/cni`,
   referenceDir: "/usr/lib/cni",
   ipMasq: false,
@@ -93,7 +107,7 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function cniEnv(s: Subject, command: "ADD" | "DEL"): Record<string, string> {
+function cniEnv(s: Subject, command: "ADD" | "DEL" | "VERSION"): Record<string, string> {
   return {
     CNI_COMMAND: command,
     CNI_CONTAINERID: "cnilab-bench",
@@ -106,10 +120,15 @@ function cniEnv(s: Subject, command: "ADD" | "DEL"): Record<string, string> {
 
 async function invoke(
   s: Subject,
-  command: "ADD" | "DEL",
+  command: "ADD" | "DEL" | "VERSION",
   wrap: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ ms: number; err: string }> {
-  const r = await run([...wrap, s.exe], { stdin: s.config, env: cniEnv(s, command), check: false });
+  const r = await run([...wrap, s.exe], {
+    stdin: s.config,
+    env: { ...cniEnv(s, command), ...env },
+    check: false,
+  });
   if (r.code !== 0) {
     throw new Error(`${s.label} ${command} failed (exit ${r.code}): ${r.stdout.trim() || r.stderr.trim()}`);
   }
@@ -131,6 +150,7 @@ export async function benchPlugin(options: Partial<PluginBenchOptions> = {}): Pr
     const id = hex(3);
     const dataDir = mkdtempSync("/tmp/cnilab-bench-ipam-");
     await owner.record({ kind: "path", path: dataDir, tree: true }); // holds the IPAM files
+    const empty = await buildEmptyBunProgram(owner);
     const config = (type: string, ipam: string, bridge: string, n: number) =>
       JSON.stringify({
         cniVersion: "1.0.0",
@@ -197,7 +217,9 @@ export async function benchPlugin(options: Partial<PluginBenchOptions> = {}): Pr
         await invoke(s, "DEL");
       }
     }
-    const series: Series[] = subjects.map((s) => ({ label: s.label, addMs: [], delMs: [] }));
+    const series: Series[] = subjects.map((s) => ({ label: s.label, addMs: [], delMs: [], versionMs: [] }));
+    const floor: Series = { label: EMPTY_BUN, addMs: [], delMs: [], versionMs: [] };
+    const emptySubject = { ...subjects[0], label: EMPTY_BUN, exe: empty };
     for (let r = 0; r < opts.runs; r++) {
       // alternate who goes first so neither always runs right after the other's DEL
       const order = subjects.map((_, i) => i);
@@ -205,6 +227,8 @@ export async function benchPlugin(options: Partial<PluginBenchOptions> = {}): Pr
       for (const i of order) {
         series[i].addMs.push((await invoke(subjects[i], "ADD")).ms);
         series[i].delMs.push((await invoke(subjects[i], "DEL")).ms);
+        series[i].versionMs.push((await invoke(subjects[i], "VERSION")).ms);
+        if (i === 1) floor.versionMs.push((await invoke(emptySubject, "VERSION")).ms);
       }
       if ((r + 1) % 5 === 0) log(`run ${r + 1}/${opts.runs}`);
     }
@@ -219,62 +243,141 @@ export async function benchPlugin(options: Partial<PluginBenchOptions> = {}): Pr
             if (Number.isFinite(kib)) series[i].peakRssKiB = Math.max(series[i].peakRssKiB ?? 0, kib);
           }
         }
+        const { err } = await invoke(emptySubject, "VERSION", ["/usr/bin/time", "-f", "cnilab-maxrss=%M"]);
+        const kib = Number(err.match(/cnilab-maxrss=(\d+)/)?.[1] ?? NaN);
+        if (Number.isFinite(kib)) floor.peakRssKiB = Math.max(floor.peakRssKiB ?? 0, kib);
       }
     }
-    return series;
+    if (opts.phaseRuns > 0) {
+      log(`phases: ${opts.phaseRuns} ADD+DEL of cnilab with CNILAB_PLUGIN_TRACE=1`);
+      const phases = { add: {}, del: {} } as NonNullable<Series["phases"]>;
+      const trace = { CNILAB_PLUGIN_TRACE: "1" };
+      for (let r = 0; r < opts.phaseRuns; r++) {
+        for (const command of ["ADD", "DEL"] as const) {
+          const out = await invoke(subjects[1], command, [], trace);
+          collectPhases(phases[command === "ADD" ? "add" : "del"], out.err, out.ms);
+        }
+      }
+      series[1].phases = phases;
+    }
+    return [...series, floor];
   } finally {
     const removed = await owner.release();
     log(`removed: ${removed.join(", ")}`);
   }
 }
 
-const ms = (v: number) => `${v.toFixed(1)} ms`;
-
-/** The table `cnilab bench plugin` prints. */
-export function renderPluginTable(series: Series[]): string {
-  const table = new Table({
-    head: ["plugins", "runs", "ADD median", "ADD p90", "DEL median", "DEL p90", "peak RSS"],
-    style: { head: [], border: [] },
-  });
-  for (const s of series) {
-    table.push([
-      s.label,
-      String(s.addMs.length),
-      ms(median(s.addMs)),
-      ms(percentile(s.addMs, 90)),
-      ms(median(s.delMs)),
-      ms(percentile(s.delMs, 90)),
-      s.peakRssKiB ? `${(s.peakRssKiB / 1024).toFixed(1)} MiB` : "n/a",
-    ]);
-  }
-  const ref = series[0];
-  for (const s of series.slice(1)) {
-    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-    table.push([
-      `ratio: ${s.label.split(" + ")[0].split(",")[0]}${
-        s.label.includes("exec") ? " (IPAM exec'd)" : ""
-      } / reference`,
-      "",
-      ratio(median(s.addMs), median(ref.addMs)),
-      ratio(percentile(s.addMs, 90), percentile(ref.addMs, 90)),
-      ratio(median(s.delMs), median(ref.delMs)),
-      ratio(percentile(s.delMs, 90), percentile(ref.delMs, 90)),
-      s.peakRssKiB && ref.peakRssKiB ? ratio(s.peakRssKiB, ref.peakRssKiB) : "n/a",
-    ]);
-  }
-  return table.toString();
+/** Compiles a program that does nothing, as the plugins are compiled: the floor of any Bun plugin. */
+async function buildEmptyBunProgram(owner: Owner): Promise<string> {
+  const dir = mkdtempSync("/tmp/cnilab-bench-empty-");
+  await owner.record({ kind: "path", path: dir, tree: true });
+  writeFileSync(`${dir}/empty.ts`, "export {};\n");
+  await run([
+    `${REPO}/node_modules/.bin/bun`,
+    "build",
+    "--compile",
+    "--minify",
+    "--bytecode",
+    `${dir}/empty.ts`,
+    "--outfile",
+    `${dir}/empty`,
+  ], { purpose: "action" });
+  return `${dir}/empty`;
 }
 
-const usage = `usage: cnilab bench plugin [--runs N] [--memory-runs N] [--masq] [--no-exec-variant]
-                          [--cnilab-dir DIR] [--reference-dir DIR] [--json]
+/**
+ * Adds one traced run's phases: lines `cnilab-bridge:   12.34 ms  ADD: host side done` (ms since the
+ * process started) become "the time until the first line" and the time between consecutive lines; what
+ * is left until the parent saw the exit is "exit".
+ */
+export function collectPhases(into: Record<string, number[]>, stderr: string, wallMs: number): void {
+  let last = 0;
+  let first = true;
+  for (const m of stderr.matchAll(/cnilab-bridge:\s+([\d.]+) ms\s+(?:ADD|DEL): (.+)/g)) {
+    const at = Number(m[1]);
+    const label = first ? `start-up, ${m[2]}` : m[2];
+    (into[label] ??= []).push(at - last);
+    last = at;
+    first = false;
+  }
+  if (!first) (into["exit (until the parent sees it)"] ??= []).push(Math.max(0, wallMs - last));
+}
 
-ADD+DEL of cnilab-bridge + cnilab-host-local against the reference bridge + host-local on the same
-config (isGateway, host-local /24; --masq adds ipMasq), interleaved, in namespaces it creates and removes.
-Prints median and p90 latency, peak RSS (GNU time %M over extra runs) and the ratio cnilab / reference.
+/** The issue's targets: ratio limits for ADD, DEL and VERSION, and a peak RSS limit. */
+export const TARGETS = { add: 0.8, del: 1.0, version: 1.2, rssMiB: 30 };
+
+const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
+const num = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "n/a");
+const mib = (kib?: number) => (kib ? `${(kib / 1024).toFixed(1)} MiB` : "n/a");
+const SHORT: Record<string, string> = {
+  "reference bridge + host-local": "reference (Go)",
+  "cnilab-bridge + cnilab-host-local": "cnilab",
+  "cnilab, IPAM exec'd (CNILAB_IPAM_EXEC=1)": "cnilab IPAM exec'd",
+};
+
+/** The tables `cnilab bench plugin` prints: latency, the targets, where cnilab's time goes. */
+export function renderPluginTable(series: Series[]): string {
+  const latency = table(["medians, ms", "ADD", "p90", "DEL", "p90", "VERSION", "peak RSS"]);
+  for (const s of series) {
+    const empty = s.label === EMPTY_BUN;
+    latency.push([
+      SHORT[s.label] ?? s.label,
+      empty ? "" : num(median(s.addMs)),
+      empty ? "" : num(percentile(s.addMs, 90)),
+      empty ? "" : num(median(s.delMs)),
+      empty ? "" : num(percentile(s.delMs, 90)),
+      num(median(s.versionMs)),
+      mib(s.peakRssKiB),
+    ]);
+  }
+  const [ref, mine] = series;
+  const floor = series.find((s) => s.label === EMPTY_BUN);
+  const targets = table(["target", "measured", "limit", "met"]);
+  const row = (what: string, value: number, limit: number, unit: "x" | " MiB") => {
+    const ok = value <= limit;
+    const shown = unit === "x" ? `${value.toFixed(2)}x` : `${value.toFixed(1)} MiB`;
+    const over = unit === "x" ? `+${(value - limit).toFixed(2)}x` : `+${(value - limit).toFixed(1)} MiB`;
+    targets.push([what, shown, `<= ${limit}${unit === "x" ? "x" : " MiB"}`, ok ? "yes" : `NO (${over})`]);
+  };
+  row("ADD: cnilab / reference", median(mine.addMs) / median(ref.addMs), TARGETS.add, "x");
+  row("DEL: cnilab / reference", median(mine.delMs) / median(ref.delMs), TARGETS.del, "x");
+  if (floor) {
+    row(
+      "VERSION: cnilab / empty Bun",
+      median(mine.versionMs) / median(floor.versionMs),
+      TARGETS.version,
+      "x",
+    );
+  }
+  if (mine.peakRssKiB) row("peak RSS: cnilab", mine.peakRssKiB / 1024, TARGETS.rssMiB, " MiB");
+  const parts = [latency.toString(), targets.toString()];
+  parts.push(
+    `Bun's own floor: the empty program peaks at ${mib(floor?.peakRssKiB)} (~25 MiB is Bun's); the Go ` +
+      `reference's ${mib(ref.peakRssKiB)} is out of reach for a JavaScript runtime.`,
+  );
+  if (mine.phases) {
+    for (const [command, phases] of Object.entries(mine.phases)) {
+      const t = table([`cnilab ${command.toUpperCase()}: where the time goes`, "median ms"]);
+      for (const [phase, values] of Object.entries(phases)) t.push([phase, num(median(values))]);
+      parts.push(t.toString());
+    }
+  }
+  return parts.join("\n");
+}
+
+const usage = `usage: cnilab bench plugin [--runs N] [--memory-runs N] [--phase-runs N] [--masq]
+                          [--no-exec-variant] [--cnilab-dir DIR] [--reference-dir DIR] [--json]
+
+ADD+DEL+VERSION of cnilab-bridge + cnilab-host-local against the reference bridge + host-local on the
+same config (isGateway, host-local /24; --masq adds ipMasq), interleaved, in namespaces it creates and
+removes, beside an empty compiled Bun program. Prints median and p90 latency, peak RSS (GNU time %M over
+extra runs), the targets (ADD <= 0.8x the reference, DEL <= 1.0x, VERSION <= 1.2x the empty program,
+peak RSS <= 30 MiB) met or not, and where cnilab's time goes (CNILAB_PLUGIN_TRACE=1 phases).
 
 options:
   --runs N            timed ADD+DEL pairs per subject (default ${DEFAULTS.runs})
   --memory-runs N     extra pairs under /usr/bin/time for peak memory (default ${DEFAULTS.memoryRuns}; 0 = skip)
+  --phase-runs N      extra traced pairs of cnilab for the phases (default ${DEFAULTS.phaseRuns}; 0 = skip)
   --masq              add "ipMasq": true to the config
   --no-exec-variant   skip the row with cnilab's IPAM exec'd instead of run in-process
   --cnilab-dir DIR    cnilab's plugins (default dist/cni)
@@ -291,6 +394,7 @@ export const benchmark = {
       options: {
         runs: { type: "string" },
         "memory-runs": { type: "string" },
+        "phase-runs": { type: "string" },
         masq: { type: "boolean" },
         "no-exec-variant": { type: "boolean" },
         "cnilab-dir": { type: "string" },
@@ -316,6 +420,7 @@ export const benchmark = {
     const series = await benchPlugin({
       runs,
       memoryRuns: count(values["memory-runs"], DEFAULTS.memoryRuns, "--memory-runs"),
+      phaseRuns: count(values["phase-runs"], DEFAULTS.phaseRuns, "--phase-runs"),
       ipMasq: values.masq ?? false,
       execVariant: !values["no-exec-variant"],
       cnilabDir: values["cnilab-dir"] ? resolve(values["cnilab-dir"]) : DEFAULTS.cnilabDir,
@@ -327,8 +432,8 @@ export const benchmark = {
     } else {
       console.log(renderPluginTable(series));
       console.log(
-        "latency: spawn to exit of one plugin call (bridge already present, same netns reused); " +
-          "peak RSS: wait4 ru_maxrss via GNU time %M (largest of the plugin and the children it waited for)",
+        "latency: spawn to exit of one plugin call (bridge already present, same netns reused);\n" +
+          "peak RSS: wait4 ru_maxrss via GNU time %M (the plugin and the children it waited for)",
       );
     }
     return 0;

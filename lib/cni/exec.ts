@@ -6,8 +6,8 @@
  * parsed into the 1.x shape; its error JSON into a {@link CniError} with the delegate's code.
  * @module
  */
-import { statSync } from "node:fs";
 import { run } from "../shell/mod.ts";
+import { statPath } from "../sys/fs.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import type { CniCommand, Result } from "./types.ts";
 import { parseResult } from "./version.ts";
@@ -24,8 +24,8 @@ export function findPlugin(type: string, path: readonly string[]): string {
   for (const dir of path) {
     const candidate = `${dir}/${type}`;
     try {
-      const st = statSync(candidate);
-      if (st.isFile() && (st.mode & 0o111) !== 0) return candidate;
+      const st = statPath(candidate);
+      if (st?.isFile && (st.mode & 0o111) !== 0) return candidate;
     } catch {
       // not in this directory
     }

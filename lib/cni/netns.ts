@@ -10,9 +10,21 @@
  *
  * The nsfs check is by st_dev (every namespace file lives on the one nsfs superblock), the type by
  * ioctl(NS_GET_NSTYPE), so nothing but a namespace file is ever opened (a FIFO or /dev/zero is not).
+ * Through libc (lib/sys/fs.ts), not node:fs: this runs at the start of every plugin call.
  * @module
  */
-import { closeSync, constants, openSync, statSync } from "node:fs";
+import {
+  closeFile,
+  openFile,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  stat,
+} from "../sys/fs.ts";
 import { namespaceType } from "../sys/nstype.ts";
 
 /** The kinds of CNI_NETNS path. */
@@ -24,12 +36,12 @@ export type NetnsKind =
   | { kind: "not-a-namespace"; what: string };
 
 function describe(mode: number): string {
-  const type = mode & constants.S_IFMT;
-  if (type === constants.S_IFDIR) return "a directory";
-  if (type === constants.S_IFREG) return "a regular file";
-  if (type === constants.S_IFCHR || type === constants.S_IFBLK) return "a device";
-  if (type === constants.S_IFIFO) return "a FIFO";
-  if (type === constants.S_IFSOCK) return "a socket";
+  const type = mode & S_IFMT;
+  if (type === S_IFDIR) return "a directory";
+  if (type === S_IFREG) return "a regular file";
+  if (type === S_IFCHR || type === S_IFBLK) return "a device";
+  if (type === S_IFIFO) return "a FIFO";
+  if (type === S_IFSOCK) return "a socket";
   return "not a namespace file";
 }
 
@@ -38,18 +50,18 @@ export function inspectNetns(path: string): NetnsKind {
   if (path === "") return { kind: "missing" };
   let st;
   try {
-    st = statSync(path, { bigint: true });
+    st = stat(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" };
     return { kind: "not-a-namespace", what: `not readable (${code ?? (e as Error).message})` };
   }
-  const own = statSync("/proc/thread-self/ns/net", { bigint: true });
+  const own = stat("/proc/thread-self/ns/net");
   if (st.dev !== own.dev) return { kind: "not-a-namespace", what: describe(Number(st.mode)) };
   if (st.ino === own.ino) return { kind: "self" };
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openFile(path, "rn");
   } catch (e) {
     return { kind: "not-a-namespace", what: `not openable (${(e as { code?: string }).code ?? e})` };
   }
@@ -57,6 +69,6 @@ export function inspectNetns(path: string): NetnsKind {
     const type = namespaceType(fd);
     return type === "net" ? { kind: "netns" } : { kind: "other-type", type: type ?? "unknown" };
   } finally {
-    closeSync(fd);
+    closeFile(fd);
   }
 }

@@ -13,9 +13,11 @@
  * way. Both are everyday cases for cnilab. A compiled plugin importing dax also started in ~49 ms vs ~7 ms.
  * @module
  */
-import { closeSync, openSync, statSync } from "node:fs";
 import process from "node:process";
 import { emit, type Purpose } from "../events/mod.ts";
+
+/** node:fs when first needed: a plugin executable imports this module, and node:fs costs it ms per call. */
+const fs = () => process.getBuiltinModule("node:fs") as typeof import("node:fs");
 
 /** Options for {@link run}. */
 export interface RunOptions {
@@ -205,7 +207,7 @@ export function which(name: string): string | undefined {
   );
   for (const dir of path) {
     try {
-      const st = statSync(`${dir}/${name}`);
+      const st = fs().statSync(`${dir}/${name}`);
       if (st.isFile() && (st.mode & 0o111) !== 0) return `${dir}/${name}`;
     } catch {
       // not in this directory
@@ -231,7 +233,7 @@ export async function spawnDetached(argv: string[], options: SpawnOptions = {}):
   const id = nextId++;
   emit({ type: "command:start", id, argv, purpose: "action" });
   const started = performance.now();
-  const out = openSync(options.log ?? "/dev/null", "a");
+  const out = fs().openSync(options.log ?? "/dev/null", "a");
   try {
     const child = spawn(argv[0], argv.slice(1), {
       detached: true,
@@ -267,6 +269,6 @@ export async function spawnDetached(argv: string[], options: SpawnOptions = {}):
       });
     });
   } finally {
-    closeSync(out);
+    fs().closeSync(out);
   }
 }

@@ -264,6 +264,8 @@ function portView(l: Link) {
     mtu: l.mtu,
     hairpin: l.hairpin,
     peerInNamespace: l.peerNetnsId !== undefined,
+    // the reference's veths have no transmit queue (`ip link` prints no qlen)
+    txqlen: readFileSync(`/sys/class/net/${l.name}/tx_queue_len`, "utf8").trim(),
     acceptRa: sysctl(`net.ipv6.conf.${l.name}.accept_ra`),
   };
 }
@@ -288,12 +290,18 @@ async function observe(fx: Fixture, ifnames = ["eth0"]): Promise<Record<string, 
     : "absent";
   let container: unknown = "namespace gone";
   if (existsSync(fx.ns.path)) {
+    // `ip -o link` lines: "2: eth0@if5: <...> mtu 1500 ... qlen 1000" (no qlen when the queue length is 0)
+    const oneLine = (await run(["ip", "-n", fx.ns.name, "-o", "link", "show"], { purpose: "read" })).stdout;
+    const qlen = (name: string) =>
+      oneLine.split("\n").find((x) => x.split(": ")[1]?.split("@")[0] === name)?.match(/ qlen (\d+)/)?.[1] ??
+        "none";
     const links = (await link.list({ netns: fx.ns.name })).map((l) => ({
       name: l.name,
       kind: l.kind,
       up: l.up,
       mtu: l.mtu,
       peerOnHost: l.peerNetnsId !== undefined,
+      qlen: qlen(l.name),
     }));
     const present = ifnames.filter((i) => links.some((l) => l.name === i));
     container = {

@@ -14,7 +14,6 @@
  * itself in it, or whose `ipam.type` is this very binary's bridge, refuses with code 7 before doing anything.
  * @module
  */
-import { statSync } from "node:fs";
 import process from "node:process";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { execPlugin, findPlugin } from "../../cni/exec.ts";
@@ -23,12 +22,13 @@ import type { CniCommand, Result } from "../../cni/types.ts";
 import { parseResult } from "../../cni/version.ts";
 import type { PluginContext } from "../plugin.ts";
 import { PLUGINS } from "../registry.ts";
+import { statPath } from "../../sys/fs.ts";
 
 function sameFile(a: string, b: string): boolean {
   try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.ino === y.ino && x.dev === y.dev;
+    const x = statPath(a);
+    const y = statPath(b);
+    return !!x && !!y && x.ino === y.ino && x.dev === y.dev;
   } catch {
     return false;
   }

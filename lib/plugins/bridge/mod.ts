@@ -8,13 +8,16 @@
  *      named like the bridge, if any, IS a bridge (never enslave or change anything else);
  *   2. IPAM ADD: `ipam.type` found along CNI_PATH, exec'd like the reference does (in-process when it is
  *      this very multi-call binary: see delegate.ts);
- *   3. host side, ONE `ip -batch`: bridge (created if absent, up), veth pair created from the host with
- *      the peer made directly inside the container (`peer name IF netns PATH`), host end `veth<8 hex>`
- *      enslaved and up, hairpin, gateway address on the bridge;
- *   4. container side, ONE `ip -batch` spawned from inside the namespace (setns): addresses, link up,
- *      routes; sysctls accept_dad=0, arp_notify=1 written in-process;
+ *   3. host side, rtnetlink requests from this process (lib/netlink, like the reference's
+ *      vishvananda/netlink): bridge (created if absent, up), veth pair created from the host with the peer
+ *      made directly inside the container (IFLA_NET_NS_FD), host end `veth<8 hex>` enslaved and up, both
+ *      ends without a transmit queue length (as the reference's veths), hairpin, gateway address;
+ *   4. container side, over a netlink socket opened inside the namespace: link up, addresses, routes;
+ *      sysctls accept_dad=0, arp_notify=1 written with the thread switched in (setns);
  *   5. ip_forward=1 (isGateway), NAT rules (ipMasq), wait for the host port to come up, result.
  * Anything failing after step 2 is undone: veth removed (its peer goes with it), rules removed, IPAM DEL.
+ * No process is started on this path unless ipMasq (iptables, as the reference) or an exec'd IPAM plugin.
+ * CNILAB_NETLINK_TRACE=FILE writes down every request and the kernel's answer (lib/netlink/trace.ts).
  * @module
  */
 import process from "node:process";
@@ -32,21 +35,47 @@ import {
   parseIp,
 } from "../../cni/ip.ts";
 import type { Result, ResultIp, ResultRoute } from "../../cni/types.ts";
-import * as iproute2 from "../../iproute2/mod.ts";
-import {
-  type Address,
-  batchReport,
-  isExists,
-  isNoDevice,
-  parseAddresses,
-  parseLinks,
-} from "../../iproute2/mod.ts";
+import { type AddressInfo, Errno, type LinkInfo, Netlink, NetlinkError } from "../../netlink/mod.ts";
 import type { PluginContext, PluginDefinition } from "../plugin.ts";
 import { type BridgeConf, loadConf } from "./config.ts";
 import { delegate, refuseIpamLoop } from "./delegate.ts";
-import { hostLink, NET_ADDR_SET } from "./hostlink.ts";
-import { gcIpMasq, setupIpMasq, teardownIpMasq } from "./ipmasq.ts";
-import { linkExistsHere, NetnsError, type NetnsHandle, openNetns, readSysctl, writeSysctl } from "./netns.ts";
+import { macAssignType, NET_ADDR_SET } from "./hostlink.ts";
+import { NetnsError, type NetnsHandle, openNetns, readSysctl, writeSysctl } from "./netns.ts";
+
+/** The NAT rules' module: iptables processes, loaded only when a config has ipMasq (or for GC). */
+const ipMasq = () => import("./ipmasq.ts");
+
+/** The kernel said "File exists". */
+function isExists(e: unknown): boolean {
+  return e instanceof NetlinkError && e.errno === Errno.EEXIST;
+}
+
+/** The kernel said "No such device". */
+function isNoDevice(e: unknown): boolean {
+  return e instanceof NetlinkError && e.errno === Errno.ENODEV;
+}
+
+/** The sockets of one CNI call: one in the host namespace, one opened inside the container's. */
+interface Sockets {
+  host: Netlink;
+  ctr: Netlink;
+}
+
+function openSockets(ns: NetnsHandle): Sockets {
+  const host = Netlink.open();
+  try {
+    // opened with the thread inside: the socket stays bound to the container's namespace
+    return { host, ctr: ns.run(() => Netlink.open({ label: ns.path.split("/").pop() })) };
+  } catch (e) {
+    host.close();
+    throw e;
+  }
+}
+
+function closeSockets(s: Sockets): void {
+  s.host.close();
+  s.ctr.close();
+}
 
 /**
  * CNILAB_PLUGIN_TRACE=1: print each phase of ADD/DEL with the time since the process started (Bun's
@@ -113,11 +142,14 @@ async function add(ctx: PluginContext): Promise<Result> {
       "cannot set hairpin mode and promiscuous mode at the same time.",
     );
   }
-  const ns = await enterNetns(ctx.netns);
+  const ns = enterNetns(ctx.netns);
+  let sockets: Sockets | undefined;
   try {
-    if (await ns.run(() => linkExistsHere(ctx.ifname))) throw ifnameExists(ctx.ifname);
-    const existing = hostLink(conf.bridge);
-    if (existing && !existing.isBridge) throw notABridge(conf.bridge);
+    sockets = openSockets(ns);
+    const { host, ctr } = sockets;
+    if (ctr.link.get(ctx.ifname)) throw ifnameExists(ctx.ifname);
+    const existing = host.link.get(conf.bridge);
+    if (existing && existing.kind !== "bridge") throw notABridge(conf.bridge);
 
     phase("ADD: netns, ifname and bridge checked");
     const ipam = conf.ipam ? await delegate(conf.ipam.type, "ADD", ctx) : undefined;
@@ -127,22 +159,22 @@ async function add(ctx: PluginContext): Promise<Result> {
       phase("ADD: IPAM done");
       const plan = planAddresses(conf, ipam);
       veth.created = true; // from here on a failure may have left the pair behind: undo removes it
-      const bridgeMac = await setupHostSide(conf, ctx, veth, plan.gateways);
+      const bridgeMac = setupHostSide(conf, ctx, sockets, ns, veth, plan.gateways, existing);
       phase("ADD: host side done");
-      const containerMac = await ns.run(() => setupContainerSide(conf, ctx.ifname, plan.ips, plan.routes));
+      const containerMac = setupContainerSide(conf, ctr, ns, ctx.ifname, plan.ips, plan.routes);
       phase("ADD: container side done");
       if (conf.isGateway) enableForwarding(plan.gateways);
       if (conf.ipMasq && plan.ips.length > 0) {
         masq = plan.ips.map((ip) => ip.address);
-        await setupIpMasq(masq, conf.network, ctx.containerId);
+        await (await ipMasq()).setupIpMasq(masq, conf.network, ctx.containerId);
       }
-      const port = await waitForPortUp(veth.name);
+      const port = await waitForPortUp(host, veth.name);
       phase("ADD: host port up");
       return {
         cniVersion: ctx.version,
         interfaces: [
-          { name: conf.bridge, mac: hostLink(conf.bridge)?.mac ?? bridgeMac },
-          { name: veth.name, mac: port.mac },
+          { name: conf.bridge, mac: host.link.get(conf.bridge)?.mac ?? bridgeMac },
+          { name: veth.name, mac: port.mac ?? "" },
           { name: ctx.ifname, mac: containerMac, sandbox: ctx.netns },
         ],
         ...(plan.ips.length > 0 ? { ips: plan.ips } : {}),
@@ -150,17 +182,18 @@ async function add(ctx: PluginContext): Promise<Result> {
         dns: conf.dns ?? ipam?.dns ?? {},
       };
     } catch (error) {
-      await undoAdd(conf, ctx, veth, masq, ipam !== undefined);
+      await undoAdd(conf, ctx, host, veth, masq, ipam !== undefined);
       throw error;
     }
   } finally {
+    if (sockets) closeSockets(sockets);
     ns.close();
   }
 }
 
-async function enterNetns(path: string): Promise<NetnsHandle> {
+function enterNetns(path: string): NetnsHandle {
   try {
-    return await openNetns(path);
+    return openNetns(path);
   } catch (e) {
     if (e instanceof NetnsError) {
       throw new CniError(ErrorCode.InvalidEnvironment, e.message, "CNI_NETNS must name a network namespace");
@@ -276,108 +309,122 @@ function isDefaultDst(dst: string, family: Family): boolean {
 }
 
 /**
- * The host side in one `ip -batch`. Returns the bridge's MAC. A concurrent ADD may create the bridge
- * between our look and our `link add`: then the batch stops at that line (nothing else ran), we look again
- * (it must be a bridge) and run the batch for an existing bridge.
+ * The host side, one netlink request per step. Returns the bridge's MAC. A concurrent ADD may create the
+ * bridge between our look and our RTM_NEWLINK: then the kernel says EEXIST, we look again (it must be a
+ * bridge) and go on with the existing bridge.
  */
-async function setupHostSide(
+function setupHostSide(
   conf: BridgeConf,
   ctx: PluginContext,
+  { host, ctr }: Sockets,
+  ns: NetnsHandle,
   veth: { name: string },
   gateways: BridgeGateway[],
-): Promise<string> {
-  for (let attempt = 0;; attempt++) {
-    const existing = hostLink(conf.bridge);
-    if (existing && !existing.isBridge) throw notABridge(conf.bridge);
-    const created = !existing;
-    const commands: string[][] = [];
-    if (created) {
+  seen: LinkInfo | undefined,
+): string {
+  let created = false;
+  let br: LinkInfo | undefined;
+  for (let attempt = 0; !br; attempt++) {
+    // the bridge as ADD saw it a moment ago; after a lost creation race, as it is now
+    const existing = attempt === 0 && seen ? seen : host.link.get(conf.bridge);
+    if (existing && existing.kind !== "bridge") throw notABridge(conf.bridge);
+    if (existing) {
+      br = existing;
+      break;
+    }
+    try {
       // isGateway pins the bridge's MAC (the reference sets it to itself) so ports coming and going don't change it
-      commands.push([
-        "link",
-        "add",
-        "name",
-        conf.bridge,
-        ...(conf.mtu ? ["mtu", String(conf.mtu)] : []),
-        ...(conf.isGateway && gateways.length > 0 ? ["address", randomMac()] : []),
-        "type",
-        "bridge",
-      ]);
+      host.link.add({
+        kind: "bridge",
+        name: conf.bridge,
+        ...(conf.mtu ? { mtu: conf.mtu } : {}),
+        ...(conf.isGateway && gateways.length > 0 ? { mac: randomMac() } : {}),
+      });
+      created = true;
+    } catch (e) {
+      if (!(isExists(e) && attempt < 3)) throw hostFailure(conf, veth, e); // else lost the race: look again
     }
-    if (conf.promiscMode && !existing?.promisc) commands.push(["link", "set", conf.bridge, "promisc", "on"]);
-    if (!existing?.up) commands.push(["link", "set", conf.bridge, "up"]);
-    const vethAt = commands.length;
-    commands.push([
-      "link",
-      "add",
-      "name",
-      veth.name,
-      ...(conf.mtu ? ["mtu", String(conf.mtu)] : []),
-      "up",
-      "master",
-      conf.bridge,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      ctx.ifname,
-      ...(conf.mtu ? ["mtu", String(conf.mtu)] : []),
-      ...(conf.mac ? ["address", conf.mac] : []),
-      "netns",
-      ctx.netns,
-    ]);
-    if (conf.hairpinMode) commands.push(["link", "set", veth.name, "type", "bridge_slave", "hairpin", "on"]);
-    if (created) {
-      for (const gw of gateways) commands.push(addrReplace(gw, conf.bridge));
-    } else if (gateways.length > 0) {
-      commands.push(["addr", "show", "dev", conf.bridge]);
-    }
-    const out = await batchReport(commands);
-    if (!out.ok) {
-      if (created && out.failedAt === 0 && isExists(out.error) && attempt < 3) continue; // lost the race: look again
-      if (out.failedAt === vethAt && isExists(out.error)) {
-        const ns = await openNetns(ctx.netns);
-        try {
-          if (await ns.run(() => linkExistsHere(ctx.ifname))) throw ifnameExists(ctx.ifname);
-        } finally {
-          ns.close();
-        }
+  }
+  try {
+    if (conf.promiscMode && !br.promisc) host.link.set(br.index, { promisc: true });
+    if (!br.up) host.link.set(br.index, { up: true });
+  } catch (e) {
+    throw hostFailure(conf, veth, e);
+  }
+  for (let attempt = 0;; attempt++) {
+    try {
+      // the reference's veths have no transmit queue length (qlen 0 on both ends): so do these
+      host.link.add({
+        kind: "veth",
+        name: veth.name,
+        txqlen: 0,
+        ...(conf.mtu ? { mtu: conf.mtu } : {}),
+        up: true,
+        master: br.index,
+        peer: {
+          name: ctx.ifname,
+          txqlen: 0,
+          ...(conf.mtu ? { mtu: conf.mtu } : {}),
+          ...(conf.mac ? { mac: conf.mac } : {}),
+          netnsFd: ns.fd,
+        },
+      });
+      break;
+    } catch (e) {
+      if (isExists(e)) {
+        if (ctr.link.get(ctx.ifname)) throw ifnameExists(ctx.ifname);
         if (attempt < 10) {
           veth.name = randomVethName(); // the host name was taken: like the reference, pick another
           continue;
         }
       }
-      throw new Error(`failed to set up ${conf.bridge} and ${veth.name}: ${out.error}`);
+      throw hostFailure(conf, veth, e);
     }
-    // "we want to own the routes for this interface" (the reference): no router advertisements
-    writeSysctl(`net/ipv6/conf/${conf.bridge}/accept_ra`, "0");
-    writeSysctl(`net/ipv6/conf/${veth.name}/accept_ra`, "0");
-    if (!created && gateways.length > 0) {
-      const addrs = parseAddresses(out.shown.at(-1));
-      // a bridge made by someone else gets its MAC pinned (to the one it had before our port joined)
-      const pin = existing.addrAssignType !== NET_ADDR_SET ? existing.mac : undefined;
-      await ensureGatewayAddresses(conf, gateways, addrs, pin);
-    }
-    return hostLink(conf.bridge)?.mac ?? "";
   }
+  try {
+    const port = host.link.get(veth.name);
+    if (!port) throw new Error(`the host end ${veth.name} disappeared`);
+    if (conf.hairpinMode) host.link.hairpin(port.index, true);
+    if (created) {
+      for (const gw of gateways) host.addr.replace(gatewayAddress(gw, br.index));
+    }
+  } catch (e) {
+    throw hostFailure(conf, veth, e);
+  }
+  // "we want to own the routes for this interface" (the reference): no router advertisements
+  writeSysctl(`net/ipv6/conf/${conf.bridge}/accept_ra`, "0");
+  writeSysctl(`net/ipv6/conf/${veth.name}/accept_ra`, "0");
+  if (!created && gateways.length > 0) {
+    // a bridge made by someone else gets its MAC pinned (to the one it had before our port joined)
+    const pin = macAssignType(conf.bridge) !== NET_ADDR_SET ? br.mac : undefined;
+    ensureGatewayAddresses(host, conf, br, gateways, host.addr.list({ index: br.index }), pin);
+  }
+  return br.mac ?? "";
 }
 
-function addrReplace(gw: BridgeGateway, dev: string): string[] {
+function hostFailure(conf: BridgeConf, veth: { name: string }, e: unknown): Error {
+  if (e instanceof CniError) return e;
+  return new Error(`failed to set up ${conf.bridge} and ${veth.name}: ${(e as Error).message}`);
+}
+
+function gatewayAddress(gw: BridgeGateway, index: number) {
   // `replace`, not `add`: two ADDs racing to a new bridge both set the same gateway without EEXIST
-  return ["addr", "replace", gw.cidr, ...(gw.family === 4 ? ["broadcast", "+"] : []), "dev", dev];
+  return { index, cidr: gw.cidr, broadcast: gw.family === 4 };
 }
 
 /**
  * The reference's ensureAddr on an existing bridge: the gateway already there is fine; any other IPv4
  * address (or an overlapping IPv6 one) is an error unless forceAddress, which replaces it.
  */
-async function ensureGatewayAddresses(
+function ensureGatewayAddresses(
+  host: Netlink,
   conf: BridgeConf,
+  br: LinkInfo,
   gateways: BridgeGateway[],
-  present: Address[],
+  present: AddressInfo[],
   pinMac: string | undefined,
-): Promise<void> {
-  const commands: string[][] = [];
+): void {
+  const changes: (() => void)[] = [];
   for (const gw of gateways) {
     const want = parseCidr(gw.cidr)!;
     const wantIp = gw.cidr.split("/")[0];
@@ -400,70 +447,73 @@ async function ensureGatewayAddresses(
             `remove ${a.cidr} from ${conf.bridge}, use another bridge, or set "forceAddress": true`,
           );
         }
-        commands.push(["addr", "del", a.cidr, "dev", conf.bridge]);
+        changes.push(() => host.addr.del({ index: br.index, cidr: a.cidr }));
       }
     }
-    if (!ok) commands.push(addrReplace(gw, conf.bridge));
+    if (!ok) changes.push(() => host.addr.replace(gatewayAddress(gw, br.index)));
   }
   // like the reference's ensureAddr: the MAC is set to itself once the address is in place
-  if (pinMac && commands.length > 0) commands.push(["link", "set", conf.bridge, "address", pinMac]);
-  const out = await batchReport(commands);
-  if (!out.ok) throw new Error(`failed to set bridge addr on ${conf.bridge}: ${out.error}`);
+  if (pinMac && changes.length > 0) changes.push(() => host.link.set(br.index, { mac: pinMac }));
+  try {
+    for (const change of changes) change();
+  } catch (e) {
+    throw new Error(`failed to set bridge addr on ${conf.bridge}: ${(e as Error).message}`);
+  }
 }
 
 /**
- * The container side, run inside the namespace: sysctls in-process, then one `ip -batch` (the reference's
- * ConfigureIface: link up, addresses, routes with the family's gateway as default next hop).
+ * The container side: sysctls with the thread inside the namespace, then over the container's socket the
+ * reference's ConfigureIface: link up, addresses, routes with the family's gateway as default next hop.
  * Returns the container interface's MAC.
  */
-async function setupContainerSide(
+function setupContainerSide(
   conf: BridgeConf,
+  ctr: Netlink,
+  ns: NetnsHandle,
   ifname: string,
   ips: ResultIp[],
   routes: ResultRoute[],
-): Promise<string> {
-  const commands: string[][] = [];
+): string {
   if (conf.ipam) {
-    writeSysctl(`net/ipv6/conf/${ifname}/accept_dad`, "0");
-    writeSysctl(`net/ipv4/conf/${ifname}/arp_notify`, "1");
-    if (ips.some((ip) => familyOf(ip.address) === 6)) {
-      for (const dev of ["lo", ifname]) {
-        if (readSysctl(`net/ipv6/conf/${dev}/disable_ipv6`) === "1") {
-          writeSysctl(`net/ipv6/conf/${dev}/disable_ipv6`, "0");
+    ns.run(() => {
+      writeSysctl(`net/ipv6/conf/${ifname}/accept_dad`, "0");
+      writeSysctl(`net/ipv4/conf/${ifname}/arp_notify`, "1");
+      if (ips.some((ip) => familyOf(ip.address) === 6)) {
+        for (const dev of ["lo", ifname]) {
+          if (readSysctl(`net/ipv6/conf/${dev}/disable_ipv6`) === "1") {
+            writeSysctl(`net/ipv6/conf/${dev}/disable_ipv6`, "0");
+          }
         }
       }
+    });
+  }
+  try {
+    const link = ctr.link.get(ifname);
+    if (!link) throw new Error(`${ifname} is not in the container`);
+    ctr.link.set(link.index, { up: true });
+    const gwOf: Record<Family, string | undefined> = { 4: undefined, 6: undefined };
+    for (const ip of ips) {
+      const family = familyOf(ip.address);
+      ctr.addr.add({ index: link.index, cidr: ip.address, broadcast: family === 4 });
+      if (ip.gateway && gwOf[family] === undefined) gwOf[family] = ip.gateway;
     }
+    for (const r of routes) {
+      const gw = r.gw ?? gwOf[familyOf(r.dst)];
+      ctr.route.append({
+        dst: r.dst,
+        index: link.index,
+        ...(gw ? { gateway: gw } : {}),
+        ...(r.priority !== undefined ? { metric: r.priority } : {}),
+        ...(r.table !== undefined ? { table: r.table } : {}),
+        ...(r.scope !== undefined ? { scope: r.scope } : {}),
+        ...(r.mtu !== undefined ? { mtu: r.mtu } : {}),
+        ...(r.advmss !== undefined ? { advmss: r.advmss } : {}),
+      });
+    }
+    return link.mac ?? "";
+  } catch (e) {
+    throw new Error(`failed to configure ${ifname} in the container: ${(e as Error).message}`);
   }
-  commands.push(["link", "set", ifname, "up"]);
-  const gwOf: Record<Family, string | undefined> = { 4: undefined, 6: undefined };
-  for (const ip of ips) {
-    const family = familyOf(ip.address);
-    commands.push(["addr", "add", ip.address, ...(family === 4 ? ["broadcast", "+"] : []), "dev", ifname]);
-    if (ip.gateway && gwOf[family] === undefined) gwOf[family] = ip.gateway;
-  }
-  for (const r of routes) {
-    const gw = r.gw ?? gwOf[familyOf(r.dst)];
-    commands.push([
-      "route",
-      "append",
-      r.dst,
-      ...(gw ? ["via", gw] : []),
-      "dev",
-      ifname,
-      ...(r.priority !== undefined ? ["metric", String(r.priority)] : []),
-      ...(r.table !== undefined ? ["table", String(r.table)] : []),
-      ...(r.scope !== undefined ? ["scope", String(r.scope)] : []),
-      ...(r.mtu !== undefined ? ["mtu", String(r.mtu)] : []),
-      ...(r.advmss !== undefined ? ["advmss", String(r.advmss)] : []),
-    ]);
-  }
-  commands.push(["link", "show", "dev", ifname]);
-  const out = await batchReport(commands);
-  if (!out.ok) {
-    const what = out.failedAt !== undefined ? commands[out.failedAt].join(" ") : "ip -batch";
-    throw new Error(`failed to configure ${ifname} in the container: \`ip ${what}\`: ${out.error}`);
-  }
-  return parseLinks(out.shown.at(-1))[0]?.mac ?? "";
 }
 
 /** ip_forward=1 for each family that has a gateway on the bridge (not restored on DEL, like the reference). */
@@ -482,20 +532,21 @@ function enableForwarding(gateways: BridgeGateway[]): void {
  * linkwatch a moment after both ends are up; the reference looks after 0, 50, 500, 1000, 1000 ms, cnilab
  * looks more often early (most ports are up within a few ms) and gives up after the same ~2.5 s.
  */
-async function waitForPortUp(name: string) {
+async function waitForPortUp(host: Netlink, name: string): Promise<LinkInfo> {
   for (const sleep of [0, 1, 1, 2, 2, 4, 8, 16, 32, 64, 128, 256, 500, 1000]) {
     if (sleep) await new Promise((resolve) => setTimeout(resolve, sleep));
-    const port = hostLink(name);
+    const port = host.link.get(name);
     if (!port) throw new Error(`the host end ${name} disappeared`);
     if (port.operstate === "up") return port;
   }
-  throw new Error(`bridge port in error state: ${hostLink(name)?.operstate ?? "gone"}`);
+  throw new Error(`bridge port in error state: ${host.link.get(name)?.operstate ?? "gone"}`);
 }
 
 /** Undoes a failed ADD: NAT rules, the veth pair (its peer goes with it), the IPAM reservation. */
 async function undoAdd(
   conf: BridgeConf,
   ctx: PluginContext,
+  host: Netlink,
   veth: { name: string; created: boolean },
   masq: string[] | undefined,
   ipam: boolean,
@@ -503,10 +554,16 @@ async function undoAdd(
   const report = (what: string, e: unknown) =>
     console.error(`cnilab-bridge: while undoing a failed ADD, ${what}: ${(e as Error).message ?? e}`);
   if (masq) {
-    await teardownIpMasq(conf.network, ctx.containerId, masq).catch((e) => report("removing NAT rules", e));
+    await (await ipMasq()).teardownIpMasq(conf.network, ctx.containerId, masq)
+      .catch((e) => report("removing NAT rules", e));
   }
-  if (veth.created && hostLink(veth.name)) {
-    await batchReport([["link", "del", veth.name]]).catch((e) => report(`deleting ${veth.name}`, e));
+  const port = veth.created ? host.link.get(veth.name) : undefined;
+  if (port) {
+    try {
+      host.link.del(port.index);
+    } catch (e) {
+      report(`deleting ${veth.name}`, e);
+    }
   }
   if (ipam && conf.ipam) {
     await delegate(conf.ipam.type, "DEL", ctx).catch((e) => report("releasing the address", e));
@@ -533,43 +590,66 @@ async function del(ctx: PluginContext): Promise<void> {
   // the attachment's addresses, for its NAT rules: from the link we delete, else from prevResult
   let addresses = ctx.config.prevResult?.ips?.map((ip) => ip.address);
   if (ctx.sandbox === "present") {
-    const ns = await enterNetns(ctx.netns);
+    const ns = enterNetns(ctx.netns);
     try {
-      const onLink = await ns.run(() => deleteContainerLink(ctx.ifname));
-      if (onLink && onLink.length > 0) addresses = onLink;
+      const ctr = ns.run(() => Netlink.open({ label: ctx.netns.split("/").pop() }));
+      try {
+        const onLink = deleteContainerLink(ctr, ctx.ifname);
+        if (onLink && onLink.length > 0) addresses = onLink;
+      } finally {
+        ctr.close();
+      }
     } finally {
       ns.close();
     }
   } else {
-    await deleteOrphanedHostEnd(conf, ctx);
+    deleteOrphanedHostEnd(conf, ctx);
   }
   phase("DEL: container link deleted");
   if (conf.ipam) await delegate(conf.ipam.type, "DEL", ctx);
   phase("DEL: IPAM done");
-  if (conf.ipam && conf.ipMasq) await teardownIpMasq(conf.network, ctx.containerId, addresses);
+  if (conf.ipam && conf.ipMasq) {
+    await (await ipMasq()).teardownIpMasq(conf.network, ctx.containerId, addresses);
+  }
 }
 
 /** The host end named in prevResult, when it is still a `veth<8 hex>` port of this bridge: deleted. */
-async function deleteOrphanedHostEnd(conf: BridgeConf, ctx: PluginContext): Promise<void> {
-  for (const i of ctx.config.prevResult?.interfaces ?? []) {
-    if (i.sandbox || i.name === conf.bridge || !/^veth[0-9a-f]{8}$/.test(i.name)) continue;
-    const port = hostLink(i.name);
-    if (!port || port.master !== conf.bridge) continue;
-    const out = await batchReport([["link", "del", i.name]]);
-    if (!out.ok && !isNoDevice(out.error)) {
-      throw new Error(`failed to delete the host end ${i.name}: ${out.error}`);
+function deleteOrphanedHostEnd(conf: BridgeConf, ctx: PluginContext): void {
+  const candidates = (ctx.config.prevResult?.interfaces ?? []).filter((i) =>
+    !i.sandbox && i.name !== conf.bridge && /^veth[0-9a-f]{8}$/.test(i.name)
+  );
+  if (candidates.length === 0) return;
+  const host = Netlink.open();
+  try {
+    const br = host.link.get(conf.bridge);
+    for (const i of candidates) {
+      const port = host.link.get(i.name);
+      if (!port || !br || port.master !== br.index) continue;
+      try {
+        host.link.del(port.index);
+      } catch (e) {
+        if (!isNoDevice(e)) {
+          throw new Error(`failed to delete the host end ${i.name}: ${(e as Error).message}`);
+        }
+      }
     }
+  } finally {
+    host.close();
   }
 }
 
 /** Deletes the container's link (inside the namespace); returns its global addresses, undefined if absent. */
-async function deleteContainerLink(ifname: string): Promise<string[] | undefined> {
-  const out = await batchReport([["addr", "show", "dev", ifname], ["link", "del", ifname]]);
-  if (!out.ok) {
-    if (isNoDevice(out.error)) return undefined;
-    throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${out.error}`);
+function deleteContainerLink(ctr: Netlink, ifname: string): string[] | undefined {
+  try {
+    const link = ctr.link.get(ifname);
+    if (!link) return undefined;
+    const addrs = ctr.addr.list({ index: link.index });
+    ctr.link.del(link.index);
+    return addrs.filter((a) => isGlobalUnicast(a.local)).map((a) => a.cidr);
+  } catch (e) {
+    if (isNoDevice(e)) return undefined; // removed by someone else meanwhile
+    throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${(e as Error).message}`);
   }
-  return parseAddresses(out.shown[0]).filter((a) => isGlobalUnicast(a.local)).map((a) => a.cidr);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -583,8 +663,11 @@ async function deleteContainerLink(ifname: string): Promise<string[] | undefined
  */
 async function check(ctx: PluginContext): Promise<void> {
   const conf = await loadChecked(ctx);
-  const ns = await enterNetns(ctx.netns);
+  const ns = enterNetns(ctx.netns);
+  let sockets: Sockets | undefined;
   try {
+    sockets = openSockets(ns);
+    const { host, ctr } = sockets;
     if (conf.ipam) await delegate(conf.ipam.type, "CHECK", ctx);
     const prev = ctx.config.prevResult;
     if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, "Required prevResult missing");
@@ -595,9 +678,9 @@ async function check(ctx: PluginContext): Promise<void> {
     // the bridge
     if (!brIf) fail(`CNI created bridge ${conf.bridge} in host namespace was not found`);
     if (brIf.sandbox) fail(`Interface ${brIf.name} should not be in sandbox`);
-    const br = hostLink(conf.bridge);
+    const br = host.link.get(conf.bridge);
     if (!br) fail(`Interface name ${conf.bridge} not found`);
-    if (!br.isBridge) fail(`Interface ${conf.bridge} does not have link type of bridge`);
+    if (br.kind !== "bridge") fail(`Interface ${conf.bridge} does not have link type of bridge`);
     if (brIf.mac && brIf.mac !== br.mac) {
       fail(`Bridge interface ${conf.bridge} Mac doesn't match: ${brIf.mac}`);
     }
@@ -608,12 +691,11 @@ async function check(ctx: PluginContext): Promise<void> {
     }
     // the container interface, its addresses and routes
     if (!contIf) fail(`Sandbox in prevResult doesn't match configured netns: ${ctx.netns}`);
-    const inside = await ns.run(async () => ({
-      link: await iproute2.link.get(ctx.ifname),
-      addrs: await iproute2.addr.list({ dev: ctx.ifname }).catch(() => []),
-      routes: [...await iproute2.route.list({ family: 4 }), ...await iproute2.route.list({ family: 6 })],
-    }));
-    const cont = inside.link ?? fail(`Interface name ${ctx.ifname} not found`);
+    const cont = ctr.link.get(ctx.ifname) ?? fail(`Interface name ${ctx.ifname} not found`);
+    const inside = {
+      addrs: ctr.addr.list({ index: cont.index }),
+      routes: [...ctr.route.list(4), ...ctr.route.list(6)],
+    };
     if (cont.kind !== "veth") fail(`Error: Container interface ${ctx.ifname} not of type veth`);
     if (contIf.mac && contIf.mac !== cont.mac) {
       fail(`Interface ${ctx.ifname} Mac ${contIf.mac} doesn't match container Mac: ${cont.mac}`);
@@ -622,10 +704,10 @@ async function check(ctx: PluginContext): Promise<void> {
     const hostVeth = interfaces
       .filter((i) => i !== brIf && i !== contIf)
       .flatMap((i) => {
-        const l = hostLink(i.name);
+        const l = host.link.get(i.name);
         return l ? [{ i, l }] : [];
       })
-      .find(({ l }) => l.ifindex === cont.peerIndex && l.iflink === cont.index && l.master === conf.bridge);
+      .find(({ l }) => l.index === cont.link && l.link === cont.index && l.master === br.index);
     if (!hostVeth) fail(`CNI veth created for bridge ${conf.bridge} was not found`);
     if (hostVeth.i.mac && hostVeth.i.mac !== hostVeth.l.mac) {
       fail(`Interface ${hostVeth.i.name} Mac doesn't match: ${hostVeth.i.mac} not found`);
@@ -645,13 +727,14 @@ async function check(ctx: PluginContext): Promise<void> {
         const h = parseCidr(dst.includes("/") ? dst : `${dst}/${familyOf(dst) === 4 ? 32 : 128}`);
         const sameDst = !!want && !!h && h.prefix === want.prefix &&
           sameIp(dst.split("/")[0], r.dst.split("/")[0]);
-        return sameDst && (!r.gw || (!!have.via && sameIp(have.via, r.gw)));
+        return sameDst && (!r.gw || (!!have.gateway && sameIp(have.gateway, r.gw)));
       });
       if (!found) {
         fail(`route (${r.dst}${r.gw ? ` via ${r.gw}` : ""}) not found in ${ctx.ifname}'s namespace`);
       }
     }
   } finally {
+    if (sockets) closeSockets(sockets);
     ns.close();
   }
 }
@@ -677,7 +760,7 @@ async function gc(ctx: PluginContext): Promise<void> {
   if (conf.ipam) {
     await delegate(conf.ipam.type, "GC", ctx).catch((e) => errors.push((e as Error).message));
   }
-  await gcIpMasq(conf.network, new Set(ctx.validAttachments.map((a) => a.containerID)))
+  await (await ipMasq()).gcIpMasq(conf.network, new Set(ctx.validAttachments.map((a) => a.containerID)))
     .catch((e) => errors.push((e as Error).message));
   if (errors.length > 0) throw new CniError(ErrorCode.Internal, errors.join("; "));
 }

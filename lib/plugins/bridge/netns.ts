@@ -1,39 +1,16 @@
 /**
  * Entering a container's network namespace by PATH (CNI_NETNS), like the reference plugins' `pkg/ns`.
  *
- * The plugin's main thread calls setns(2) (through bun:ffi: ~0.2 ms) and, while inside, writes the
- * container's sysctls in-process (/proc/sys/net follows the calling thread's namespace) and spawns
- * `ip -batch -` without `-n`: a child inherits the namespace of the thread that spawned it, so one `ip`
- * process configures the container side and no `nsenter`/`ip netns exec` is needed.
+ * Links, addresses and routes need no entering: the bridge opens a netlink socket inside the namespace
+ * (lib/netlink) and every request on it acts there. What still needs the thread inside is /proc/sys/net,
+ * which follows the calling thread's namespace: the container's sysctls are written with the main thread
+ * switched in by setns(2) for the moment of the write ({@link NetnsHandle.run}).
  *
- * Only safe where nothing else runs on the main thread while inside: a plugin executable, whose commands
- * spawn synchronously (`useBunBackend`). {@link NetnsHandle.run} always switches back, also on error.
+ * Only safe where nothing else runs on the main thread while inside: a plugin executable.
  * @module
  */
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import process from "node:process";
-import { netnsPathKind } from "../../iproute2/mod.ts";
-
-const CLONE_NEWNET = 0x40000000;
-
-interface Setns {
-  setns(fd: number, nstype: number): number;
-}
-
-let libc: Setns | undefined;
-
-async function loadSetns(): Promise<Setns> {
-  if (libc) return libc;
-  // a variable specifier keeps `deno check` from resolving Bun's built-in module
-  const specifier = "bun:ffi";
-  const ffi = await import(specifier) as {
-    dlopen(lib: string, symbols: Record<string, { args: string[]; returns: string }>): {
-      symbols: Setns;
-    };
-  };
-  libc = ffi.dlopen("libc.so.6", { setns: { args: ["i32", "i32"], returns: "i32" } }).symbols;
-  return libc;
-}
+import { closeFd, enterNetnsFd, openFd, SyscallError } from "../../netlink/mod.ts";
+import { readText, writeText } from "../../sys/fs.ts";
 
 /** Why a CNI_NETNS path could not be entered. */
 export class NetnsError extends Error {
@@ -46,59 +23,70 @@ export class NetnsError extends Error {
 /** An opened network namespace. */
 export interface NetnsHandle {
   readonly path: string;
+  /** The open namespace file (what IFLA_NET_NS_FD names to create a link inside). */
+  readonly fd: number;
   /** Runs `fn` with the main thread inside the namespace; switches back afterwards, also when `fn` throws. */
-  run<T>(fn: () => Promise<T> | T): Promise<T>;
+  run<T>(fn: () => T): T;
   close(): void;
 }
 
+const ENOENT = 2;
+
 /**
- * Opens the namespace at `path` and checks it really is a network namespace (by entering it once).
- * A missing path is a {@link NetnsError} with `missing` true (DEL treats that as already gone).
+ * Opens the namespace at `path` and checks it really is a network namespace (by entering it once: setns
+ * refuses any other file). A missing path is a {@link NetnsError} with `missing` true (DEL treats that as
+ * already gone).
  */
-export async function openNetns(path: string): Promise<NetnsHandle> {
-  const kind = netnsPathKind(path);
-  if (kind !== "netns") {
+export function openNetns(path: string): NetnsHandle {
+  let fd: number;
+  try {
+    fd = openFd(path);
+  } catch (e) {
+    const missing = e instanceof SyscallError && e.errno === ENOENT;
     throw new NetnsError(
       path,
-      kind === "missing",
-      kind === "missing" ? "does not exist" : "is not a network namespace",
+      missing,
+      missing ? "does not exist" : `could not be opened (${(e as Error).message})`,
     );
   }
-  const fd = openSync(path, "r");
-  const host = openSync(`/proc/self/task/${process.pid}/ns/net`, "r");
-  const setns = await loadSetns();
+  let host: number;
+  try {
+    host = openFd("/proc/thread-self/ns/net");
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
   const enter = () => {
-    if (setns.setns(fd, CLONE_NEWNET) !== 0) {
-      throw new NetnsError(path, false, "could not be entered (setns failed)");
+    try {
+      enterNetnsFd(fd);
+    } catch {
+      throw new NetnsError(path, false, "is not a network namespace");
     }
   };
-  const leave = () => {
-    if (setns.setns(host, CLONE_NEWNET) !== 0) {
-      // staying in the container's namespace would make every later step act on the wrong side
-      throw new Error("could not return to the host network namespace");
-    }
-  };
+  // staying in the container's namespace would make every later step act on the wrong side
+  const leave = () => enterNetnsFd(host, "back to the host network namespace");
   try {
     enter();
     leave();
   } catch (e) {
-    closeSync(fd);
-    closeSync(host);
+    closeFd(fd);
+    closeFd(host);
     throw e;
   }
   return {
     path,
-    async run<T>(fn: () => Promise<T> | T): Promise<T> {
+    fd,
+    run<T>(fn: () => T): T {
       enter();
       try {
-        return await fn();
+        return fn();
       } finally {
         leave();
       }
     },
     close() {
-      closeSync(fd);
-      closeSync(host);
+      closeFd(fd);
+      closeFd(host);
     },
   };
 }
@@ -106,7 +94,7 @@ export async function openNetns(path: string): Promise<NetnsHandle> {
 /** Writes a sysctl (`net/ipv4/conf/eth0/arp_notify`) of the current thread's namespace; false if absent. */
 export function writeSysctl(key: string, value: string): boolean {
   try {
-    writeFileSync(`/proc/sys/${key}`, value);
+    writeText(`/proc/sys/${key}`, value);
     return true;
   } catch {
     return false;
@@ -116,17 +104,8 @@ export function writeSysctl(key: string, value: string): boolean {
 /** Reads a sysctl of the current thread's namespace (undefined when absent). */
 export function readSysctl(key: string): string | undefined {
   try {
-    return readFileSync(`/proc/sys/${key}`, "utf8").trim();
+    return readText(`/proc/sys/${key}`).trim();
   } catch {
     return undefined;
   }
-}
-
-/**
- * True when a link of that name exists in the calling thread's namespace (/proc/thread-self/net/dev lists
- * the links of the namespace the thread is in; one small read instead of an `ip` process).
- */
-export function linkExistsHere(name: string): boolean {
-  const dev = readFileSync("/proc/thread-self/net/dev", "utf8");
-  return dev.split("\n").slice(2).some((line) => line.slice(0, line.indexOf(":")).trim() === name);
 }

@@ -8,7 +8,6 @@
  * addresses from one dataDir at the same time.
  * @module
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { formatIp, type Ip, ipEquals, offset } from "../../cni/ip.ts";
 import type { PluginContext } from "../../cni/skeleton.ts";
@@ -140,6 +139,12 @@ function* roundRobin(set: RangeSet, last: Ip | undefined): Generator<{ ip: Ip; r
   }
 }
 
+/** node:fs, loaded when first needed. */
+function nodeFs(): typeof import("node:fs") {
+  const p = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process;
+  return p.getBuiltinModule("node:fs") as typeof import("node:fs");
+}
+
 /** resolv.conf files are small; anything larger is not one (glibc reads a few KiB of it). */
 export const RESOLV_CONF_MAX = 64 * 1024;
 
@@ -149,6 +154,8 @@ export const RESOLV_CONF_MAX = 64 * 1024;
  * with fstat on the opened file, read at most one byte past the limit.
  */
 function readResolvConf(path: string): string {
+  // node:fs only here (resolvConf configured): importing it costs every plugin call 1-5 ms (docs/netlink.md)
+  const { closeSync, constants, fstatSync, openSync, readSync } = nodeFs();
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -9,19 +9,20 @@
  * - `last_reserved_ip.<rangeSetIndex>`: the last address handed out from that range set (round-robin).
  *
  * Bun has no flock: it is called from libc through bun:ffi, so the lock is the very same kernel lock the
- * Go plugin takes.
+ * Go plugin takes. The files are read and written through libc too (lib/sys/fs.ts): node:fs would cost
+ * every plugin call milliseconds of start-up.
  * @module
  */
 import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+  closeFile,
+  listDir,
+  makeDirs,
+  openFile,
+  readText,
+  removeFile,
+  writeAll,
+  writeText,
+} from "../../sys/fs.ts";
 import type { Attachment } from "../../cni/types.ts";
 import { flock, LOCK_EX, LOCK_UN } from "../../sys/flock.ts";
 import { formatIp, type Ip, parseIp } from "../../cni/ip.ts";
@@ -50,12 +51,12 @@ export class Store {
   /** Creates `<dataDir>/<network>` if needed and takes the exclusive lock (waits for other holders). */
   static open(dataDir: string, network: string): Store {
     const dir = `${dataDir}/${network}`;
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const fd = openSync(`${dir}/lock`, "a+", 0o600);
+    makeDirs(dir, 0o755);
+    const fd = openFile(`${dir}/lock`, "a+", 0o600);
     try {
       lock(fd, LOCK_EX);
     } catch (e) {
-      closeSync(fd);
+      closeFile(fd);
       throw e;
     }
     return new Store(dir, fd);
@@ -66,7 +67,7 @@ export class Store {
     try {
       lock(this.lockFd, LOCK_UN);
     } finally {
-      closeSync(this.lockFd);
+      closeFile(this.lockFd);
     }
   }
 
@@ -78,26 +79,26 @@ export class Store {
     const path = `${this.dir}/${formatIp(ip)}`;
     let fd: number;
     try {
-      fd = openSync(path, "wx", 0o600);
+      fd = openFile(path, "wx", 0o600);
     } catch (e) {
       if ((e as { code?: string }).code === "EEXIST") return false;
       throw e;
     }
     try {
-      writeSync(fd, containerId.trim() + LINE_BREAK + ifname);
-      closeSync(fd);
+      writeAll(fd, containerId.trim() + LINE_BREAK + ifname, path);
+      closeFile(fd);
     } catch (e) {
-      rmSync(path, { force: true });
+      removeFile(path);
       throw e;
     }
-    writeFileSync(`${this.dir}/${LAST_IP_PREFIX}${rangeSet}`, formatIp(ip), { mode: 0o600 });
+    writeText(`${this.dir}/${LAST_IP_PREFIX}${rangeSet}`, formatIp(ip), { mode: 0o600 });
     return true;
   }
 
   /** The last address handed out from range set `rangeSet`, if recorded and readable. */
   lastReserved(rangeSet: number): Ip | undefined {
     try {
-      return parseIp(readFileSync(`${this.dir}/${LAST_IP_PREFIX}${rangeSet}`, "utf8"));
+      return parseIp(readText(`${this.dir}/${LAST_IP_PREFIX}${rangeSet}`));
     } catch {
       return undefined;
     }
@@ -108,7 +109,7 @@ export class Store {
     const out: Reservation[] = [];
     let names: string[];
     try {
-      names = readdirSync(this.dir);
+      names = listDir(this.dir);
     } catch {
       return out;
     }
@@ -118,7 +119,7 @@ export class Store {
       const path = `${this.dir}/${name}`;
       let text: string;
       try {
-        text = readFileSync(path, "utf8").trim();
+        text = readText(path).trim();
       } catch {
         continue; // a directory or a file removed meanwhile
       }
@@ -146,14 +147,14 @@ export class Store {
   /** Releases every reservation of one attachment; returns the addresses released. */
   release(containerId: string, ifname: string): Ip[] {
     const held = this.held(containerId, ifname);
-    for (const r of held) rmSync(r.path, { force: true });
+    for (const r of held) removeFile(r.path);
     return held.map((r) => r.ip);
   }
 
   /** Releases one address (its text as in the file name). */
   releaseAddress(address: string): void {
     const ip = parseIp(address);
-    if (ip) rmSync(`${this.dir}/${formatIp(ip)}`, { force: true });
+    if (ip) removeFile(`${this.dir}/${formatIp(ip)}`);
   }
 
   /** GC: releases every reservation whose attachment is not in `valid`; returns the addresses released. */
@@ -166,7 +167,7 @@ export class Store {
         ? keepIds.has(r.containerId)
         : keep.has(r.containerId + LINE_BREAK + r.ifname);
       if (used) continue;
-      rmSync(r.path, { force: true });
+      removeFile(r.path);
       released.push(r.ip);
     }
     return released;
