@@ -35,6 +35,9 @@ export async function buildPlugins(
       "--compile",
       "--minify",
       "--bytecode",
+      // a plugin runs in the runtime's working directory: never read a bunfig.toml or .env found there
+      "--no-compile-autoload-bunfig",
+      "--no-compile-autoload-dotenv",
       `${root}/lib/plugins/main.ts`,
       "--outfile",
       tmp,
