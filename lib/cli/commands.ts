@@ -9,6 +9,7 @@ import { errata } from "./errata.ts";
 import { exercise } from "./exercise.ts";
 import { installPluginsCommand } from "./install_plugins.ts";
 import { pod } from "./pod.ts";
+import { traceCommand } from "./trace.ts";
 
 /** Every subcommand. */
 export const COMMANDS: Command[] = [
@@ -18,4 +19,5 @@ export const COMMANDS: Command[] = [
   exercise,
   installPluginsCommand,
   pod,
+  traceCommand,
 ];

@@ -32,8 +32,8 @@ const SYSCTL_DIR = `${STATE_DIR}/sysctl`;
 /** The prefix of every mark cnilab puts on what it creates. */
 export const MARK_PREFIX = "cnilab:";
 
-/** Who owns a set of objects: a lab run, a pod, a test, an exercise or a benchmark. */
-export type OwnerKind = "lab" | "pod" | "test" | "exercise" | "bench";
+/** Who owns a set of objects: a lab run, a pod, a test, an exercise, a benchmark or a trace's captures. */
+export type OwnerKind = "lab" | "pod" | "test" | "exercise" | "bench" | "trace";
 
 /** Something cnilab creates, as recorded in a journal. */
 export type Owned =
