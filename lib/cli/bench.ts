@@ -21,6 +21,7 @@ export interface Benchmark {
 export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   plugin: () => import("../bench/plugin.ts"),
   sandbox: () => import("../bench/sandbox.ts"),
+  trace: () => import("../bench/trace.ts"),
 };
 
 async function usage(): Promise<string> {

@@ -41,6 +41,7 @@ export type * from "./_types.ts";
 export { TraceRefused } from "./_guard.ts";
 export { renderTrace } from "./_render.ts";
 export { pcapngBlocks } from "./_packet.ts";
+export { type Capture, startCapture, stopCaptures } from "./_capture.ts";
 
 /** Where a trace starts or ends, before it is resolved. */
 export interface EndpointSpec {
