@@ -11,14 +11,27 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import type { Benchmark } from "../cli/bench.ts";
-import { requireRoot } from "../cli/env.ts";
 import { link } from "../iproute2/mod.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
 import { removePodSandbox, runPodSandbox, type SandboxState } from "../sandbox/mod.ts";
 import { startCapture, stopCaptures, trace } from "../trace/mod.ts";
-import { type Stats, stats } from "./sandbox.ts";
+
+/** Median, p90 and max of a sample (ms). */
+interface Stats {
+  n: number;
+  median: number;
+  p90: number;
+  max: number;
+}
+
+// the same summary as bench/sandbox.ts prints; not imported from there, which reaches up to lib/cli
+function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))] ?? NaN;
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { n: s.length, median, p90: at(0.9), max: s[s.length - 1] };
+}
 
 const BUDGET_MS = 2000;
 
@@ -79,8 +92,8 @@ function row(name: string, s: Stats | string): string {
   return `  ${name.padEnd(44)}${f(s.median)}${f(s.p90)}${f(s.max)}`;
 }
 
-/** `cnilab bench trace` */
-export const benchmark: Benchmark = {
+/** `cnilab bench trace` (the shape of lib/cli/bench.ts's Benchmark). */
+export const benchmark = {
   summary: "capture start-up (tcpdump vs AF_PACKET) and a pod-to-pod trace against its 2 s budget",
   usage: `usage: cnilab bench trace [--runs N] [--json]
 
@@ -89,12 +102,12 @@ Starts two pods on the sandbox runtime, then measures:
                        any capture run as its own process); an AF_PACKET socket bound in-process (bun:ffi)
   trace pod ↔ pod      cnilab trace from one pod to the other, --runs times (default 10), budget 2 s
 The pods are removed at the end, also on error.`,
-  async run(argv) {
+  async run(argv: string[]): Promise<number> {
     const { values } = parseArgs({
       args: argv,
       options: { runs: { type: "string" }, json: { type: "boolean" } },
     });
-    requireRoot();
+    if (process.getuid?.() !== 0) throw new Error("cnilab bench trace needs root: run it with sudo");
     const runs = Number(values.runs ?? 10);
     if (!Number.isInteger(runs) || runs < 1) {
       throw new Error(`--runs is a positive integer, got ${values.runs}`);
