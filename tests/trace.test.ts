@@ -284,7 +284,7 @@ describe("cnilab trace: where the packet dies", () => {
       expect(cause.kind).toBe("dropped-by-firewall");
       expect(cause.ns).toBe(B);
       expect(cause.rule).toMatchObject({ family: "inet", table: "trtest", chain: "in" });
-      expect(cause.rule!.text).toContain("icmp type echo-request counter packets");
+      expect(cause.rule!.text).toBe("icmp type echo-request counter drop");
       expect(cause.rule!.packets).toBe(2); // one probe per trace, two traces
       expect(report.outcome.lastSeen).toMatchObject({ hop: 5, ns: B, ifname: "eth0" });
     } finally {

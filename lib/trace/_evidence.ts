@@ -70,7 +70,10 @@ export async function grownDrops(ns: string, before: DropRule[], after: DropRule
     m = /^chain (\S+) \{/.exec(line);
     if (m) chain = m[1];
     m = /^(.*) # handle (\d+)$/.exec(line);
-    if (m && chain) text.set(`${table}/${chain}/${m[2]}`, m[1]);
+    // the counter is reported on its own: "counter packets 2 bytes 168" reads as "counter"
+    if (m && chain) {
+      text.set(`${table}/${chain}/${m[2]}`, m[1].replace(/counter packets \d+ bytes \d+/, "counter"));
+    }
   }
   return grown.map((d) => ({ ...d, text: text.get(key(d)) ?? "" }));
 }

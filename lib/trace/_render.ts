@@ -5,9 +5,8 @@
  */
 import type { TraceReport } from "./_types.ts";
 
-const WIDTH = 80;
-
-function wrap(text: string, indent: number, first: number): string[] {
+function wrap(text: string, indent: number, width: number): string[] {
+  let first = width;
   const lead = /^ */.exec(text)![0];
   text = text.slice(lead.length);
   first -= lead.length;
@@ -18,7 +17,7 @@ function wrap(text: string, indent: number, first: number): string[] {
     if (line && line.length + 1 + word.length > room) {
       lines.push(line);
       line = word;
-      room = WIDTH - indent;
+      room = width - indent;
     } else line = line ? `${line} ${word}` : word;
   }
   if (line) lines.push(line);
@@ -37,8 +36,15 @@ function labeller(r: TraceReport): (ns: string) => string {
   return (ns) => names.get(ns) ?? (ns.length > 16 ? `${ns.slice(0, 12)}…` : ns);
 }
 
+/** Options of {@link renderTrace}. */
+export interface RenderOptions {
+  /** Columns to fit (a lab indents its notes by 2: 78). @default 80 */
+  width?: number;
+}
+
 /** The trace as text: the path, the hop table, the outcome. */
-export function renderTrace(r: TraceReport): string {
+export function renderTrace(r: TraceReport, opts: RenderOptions = {}): string {
+  const WIDTH = Math.max(60, opts.width ?? 80);
   const label = labeller(r);
   const probe = r.probe.protocol === "icmp"
     ? "ICMP echo"
@@ -86,6 +92,7 @@ export function renderTrace(r: TraceReport): string {
     }
     out.push("");
   } else out.push("no packet of the trace was seen on the path", "");
+  out.push(`${r.capture.interfaces} captures (${r.capture.tool}), ${r.durationMs} ms`);
   const o = r.outcome;
   if (o.replied) {
     out.push(...wrap(
@@ -103,6 +110,5 @@ export function renderTrace(r: TraceReport): string {
     out.push(...wrap(`✗ the packet died: ${at}`, 2, WIDTH));
     if (o.cause) out.push(...wrap(`  cause (${o.cause.kind}): ${o.cause.detail}`, 4, WIDTH));
   }
-  out.push(`  ${r.capture.interfaces} captures (${r.capture.tool}), ${r.durationMs} ms`);
   return out.join("\n");
 }

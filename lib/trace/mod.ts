@@ -39,7 +39,7 @@ import type { HopEvent, PathHop, Probe, TraceCause, TraceEndpoint, TraceReport }
 
 export type * from "./_types.ts";
 export { TraceRefused } from "./_guard.ts";
-export { renderTrace } from "./_render.ts";
+export { type RenderOptions, renderTrace } from "./_render.ts";
 export { pcapngBlocks } from "./_packet.ts";
 export { type Capture, startCapture, stopCaptures } from "./_capture.ts";
 
