@@ -8,7 +8,7 @@ import { batch, commands, netns } from "../lib/iproute2/mod.ts";
 import { markedProcesses, Owner, setSysctl, STATE_DIR } from "../lib/ownership/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 import { pcapngBlocks, type TraceReport } from "../lib/trace/mod.ts";
-import { cli, hex } from "./helpers.ts";
+import { cli, CNILAB, hex } from "./helpers.ts";
 
 const id = hex(3);
 const BR = `trbr${id}`;
@@ -309,6 +309,27 @@ describe("cnilab trace: safety", () => {
     const bad = await cli(["trace", A, `${NET}.3`, "--tcp", "http"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  test("Ctrl-C during a trace: captures stopped, journal gone, exit 130", async () => {
+    await sh(["bridge", "link", "set", "dev", VB, "state", "0"]); // the probe now waits its full second
+    try {
+      const proc = Bun.spawn([CNILAB, "trace", A, `${NET}.3`], { stdout: "pipe", stderr: "pipe" });
+      // SIGINT once the captures run (a tcpdump process of this trace exists)
+      for (let i = 0; i < 300; i++) {
+        const ps = (await run(["ps", "-eo", "comm"], { purpose: "read" })).stdout;
+        if (ps.split("\n").some((c) => c.trim() === "tcpdump")) break;
+        await Bun.sleep(10);
+      }
+      proc.kill("SIGINT");
+      expect(await proc.exited).toBe(130);
+      expect(await new Response(proc.stderr).text()).toContain("interrupted by SIGINT");
+      const ps = (await run(["ps", "-eo", "comm"], { purpose: "read" })).stdout;
+      expect(ps.split("\n").filter((c) => c.trim() === "tcpdump")).toEqual([]);
+      expect(readdirSync(`${STATE_DIR}/owners`)).toEqual([`${owner.id}.jsonl`]);
+    } finally {
+      await sh(["bridge", "link", "set", "dev", VB, "state", "3"]);
+    }
   });
 
   test("nothing is left behind: no capture runs, no journal, no file", async () => {

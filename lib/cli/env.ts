@@ -21,6 +21,7 @@ export const LAB_TOOLS: Tool[] = [
   { name: "ping", pkg: "iputils-ping", why: "connectivity checks" },
   { name: "busybox", pkg: "busybox-static", why: "the app and web server processes, wget" },
   { name: "catatonit", pkg: "catatonit", why: "the pause holder process" },
+  { name: "tcpdump", pkg: "tcpdump", why: "cnilab trace: a capture on every hop" },
 ];
 
 /** The capability bits cnilab needs (see capabilities(7)). */

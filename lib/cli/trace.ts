@@ -4,9 +4,16 @@
  */
 import { parseArgs } from "node:util";
 import { listPodSandbox } from "../sandbox/mod.ts";
-import { type EndpointSpec, type Probe, renderTrace, trace, TraceRefused } from "../trace/mod.ts";
+import {
+  type EndpointSpec,
+  type Probe,
+  renderTrace,
+  trace,
+  TraceInterrupted,
+  TraceRefused,
+} from "../trace/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
-import { requireRoot, requireTools } from "./env.ts";
+import { LAB_TOOLS, requireRoot, requireTools } from "./env.ts";
 
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -42,7 +49,7 @@ function probeOf(values: { icmp?: boolean; tcp?: string; udp?: string }): Probe 
 /** `cnilab trace` */
 export const traceCommand: Command = {
   name: "trace",
-  summary: "follow one packet hop by hop through veth, bridge and NAT, and say where it dies",
+  summary: "follow one packet hop by hop (veth, bridge, NAT), say where it dies",
   usage: `Usage: cnilab trace <from> <to> [--icmp | --tcp PORT | --udp PORT] [--json] [--pcap FILE]
 
   from   host, a pod (namespace/name, see cnilab pod ls) or a network namespace cnilab made
@@ -84,7 +91,7 @@ Exit: 0 answered, 1 the packet died (the cause is printed), 2 refused or bad inp
     });
     if (positionals.length !== 2) throw new UsageError("usage: cnilab trace <from> <to> (see --help)");
     requireRoot();
-    requireTools([{ name: "tcpdump", pkg: "tcpdump", why: "the captures on every hop" }]);
+    requireTools(LAB_TOOLS.filter((t) => ["ip", "nsenter", "ping", "busybox", "tcpdump"].includes(t.name)));
     const probe = probeOf(values);
     try {
       const report = await trace({
@@ -97,6 +104,12 @@ Exit: 0 answered, 1 the packet died (the cause is printed), 2 refused or bad inp
       return report.outcome.replied ? Exit.Ok : Exit.CheckFailed;
     } catch (e) {
       if (e instanceof TraceRefused) throw new UsageError(e.message);
+      if (e instanceof TraceInterrupted) {
+        console.error(`cnilab trace: ${e.message}`);
+        return e.signal === "SIGINT" ? 130 : 143;
+      }
+      // a capture that could not start, a command that failed: one line, not a stack trace
+      if (e instanceof Error) throw new UsageError(e.message);
       throw e;
     }
   },

@@ -61,12 +61,12 @@ export function isIPv4(text: string): boolean {
  * Finds the address on an interface inside a cnilab namespace (or on a cnilab-marked host link), by reading
  * the kernel; refuses (throws {@link TraceRefused}) for anything else. Loopback is always allowed.
  */
-export async function allowedDestination(ip: string): Promise<AddressHome> {
+export async function allowedDestination(ip: string, owned?: Set<string>): Promise<AddressHome> {
   if (!isIPv4(ip)) {
     throw new TraceRefused(`${JSON.stringify(ip)} is not an IPv4 address, a pod or a namespace`);
   }
   if (isLoopback(ip)) return { ns: "", dev: "lo", loopback: true };
-  for (const ns of await cnilabNamespaces()) {
+  for (const ns of owned ?? await cnilabNamespaces()) {
     const found = (await addr.list({ netns: ns, family: 4 })).find((a) => a.local === ip);
     if (found) return { ns, dev: found.dev, loopback: false };
   }
@@ -86,10 +86,10 @@ export async function allowedDestination(ip: string): Promise<AddressHome> {
 }
 
 /** Refuses a source namespace cnilab did not make. */
-export async function allowedSource(ns: string): Promise<void> {
+export async function allowedSource(ns: string, owned?: Set<string>): Promise<void> {
   if (ns === "host") return;
   if (!(await netns.exists(ns))) throw new TraceRefused(`no network namespace ${ns}`);
-  if (!(await cnilabNamespaces()).has(ns)) {
+  if (!(owned ?? await cnilabNamespaces()).has(ns)) {
     throw new TraceRefused(
       `refusing to trace from ${ns}: cnilab did not make that namespace (nothing was sent)`,
     );

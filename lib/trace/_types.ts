@@ -115,4 +115,9 @@ export interface TraceReport {
   /** How the captures were made. */
   capture: { tool: "tcpdump"; interfaces: number };
   durationMs: number;
+  /**
+   * Where the time went, ms: guard (ownership, addresses), path (routes, topology), evidence (neighbour,
+   * firewall counters, FDB, conntrack, analysis), captures (start until listening, stop), probe.
+   */
+  phasesMs: Record<string, number>;
 }

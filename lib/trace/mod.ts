@@ -43,6 +43,14 @@ export { type RenderOptions, renderTrace } from "./_render.ts";
 export { pcapngBlocks } from "./_packet.ts";
 export { type Capture, startCapture, stopCaptures } from "./_capture.ts";
 
+/** Ctrl-C (or SIGTERM) during a trace: the captures were stopped and everything removed, then this. */
+export class TraceInterrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`interrupted by ${signal}: captures stopped, nothing left behind`);
+    this.name = "TraceInterrupted";
+  }
+}
+
 /** Where a trace starts or ends, before it is resolved. */
 export interface EndpointSpec {
   /** `host` or a network namespace name. */
@@ -82,10 +90,10 @@ async function firstAddress(ns: string): Promise<string> {
   return eth0.local;
 }
 
-async function resolveDestination(to: EndpointSpec | string): Promise<TraceEndpoint> {
+async function resolveDestination(to: EndpointSpec | string, owned: Set<string>): Promise<TraceEndpoint> {
   const spec = typeof to === "string" ? { address: to, spec: to } : to;
   if (spec.address) {
-    const home = await allowedDestination(spec.address);
+    const home = await allowedDestination(spec.address, owned);
     return {
       spec: spec.spec ?? spec.address,
       ns: home.loopback ? "" : home.ns,
@@ -94,9 +102,9 @@ async function resolveDestination(to: EndpointSpec | string): Promise<TraceEndpo
     };
   }
   if (!spec.ns) throw new TraceRefused("no destination");
-  await allowedSource(spec.ns); // the same rule: a namespace cnilab made
+  await allowedSource(spec.ns, owned); // the same rule: a namespace cnilab made
   const address = await firstAddress(spec.ns);
-  const home = await allowedDestination(address);
+  const home = await allowedDestination(address, owned);
   return { spec: spec.spec ?? spec.ns, ns: home.ns, pod: spec.pod, address };
 }
 
@@ -146,10 +154,19 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
   const probe: Probe = opts.probe ?? { protocol: "icmp" };
   const waitMs = opts.waitMs ?? 1000;
   const fromNs = opts.from.ns ?? "host";
-  await allowedSource(fromNs);
-  const to = await resolveDestination(opts.to);
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round((phases[name] ?? 0) + now - mark);
+    mark = now;
+  };
   const namespaces = await cnilabNamespaces();
+  await allowedSource(fromNs, namespaces);
+  const to = await resolveDestination(opts.to, namespaces);
+  phase("guard");
   const plan = await planPath(fromNs, to.address, namespaces);
+  phase("path");
   const from: TraceEndpoint = {
     spec: opts.from.spec ?? fromNs,
     ns: fromNs,
@@ -177,7 +194,9 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
   const pathNs = [...new Set(plan.hops.map((h) => h.ns))];
   const owner = await Owner.begin("trace", `cnilab trace ${from.spec} ${to.spec}`);
   const caps: Capture[] = [];
-  const onSignal = () => {
+  let interrupted: string | undefined;
+  const onSignal = (sig: string) => {
+    interrupted = sig;
     for (const c of caps) c.child.kill("SIGKILL");
   };
   process.on("SIGINT", onSignal);
@@ -195,7 +214,9 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
       }
       const capturable = plan.hops.filter((h) => h.up);
       for (const h of capturable) caps.push(await startCapture(owner, h.ns, h.ifname, filter));
+      phase("evidence");
       await Promise.all(caps.map((c) => c.ready));
+      phase("captures");
       const p = probeArgv(fromNs, probe, to.address, marker, sport, waitMs);
       const sentAt = performance.now();
       probeCode = (await run(p.argv, { stdin: p.stdin, check: false, purpose: "read" })).code;
@@ -209,12 +230,17 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
       // immediate mode hands each frame to tcpdump at once; give the last one a moment to be written
       await new Promise((r) => setTimeout(r, 30));
     }
+  } catch (e) {
+    if (!interrupted) throw e; // a capture killed by Ctrl-C fails its start: that is the interruption
   } finally {
+    phase("probe");
     await stopCaptures(caps);
+    phase("captures");
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await owner.release();
   }
+  if (interrupted) throw new TraceInterrupted(interrupted);
   for (const c of caps) {
     const hop = plan.hops.find((h) => h.ns === c.ns && h.ifname === c.ifname)!;
     framesByHop.set(hop.hop, framesOf(c));
@@ -256,6 +282,7 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
     },
     capture: { tool: "tcpdump", interfaces: caps.length },
     durationMs: 0,
+    phasesMs: {},
   };
 
   // NAT: the source seen leaving differs from the one arriving; conntrack in the router says so too
@@ -292,6 +319,8 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
     }));
     writeFileSync(opts.pcap, pcapng(ifaces));
   }
+  phase("evidence");
+  report.phasesMs = phases;
   report.durationMs = Math.round(performance.now() - started);
   return report;
 }
