@@ -44,6 +44,7 @@ import {
   requirePlugins,
   type Subnet,
 } from "./support.ts";
+import { checkTrace } from "./support-trace.ts";
 
 const BRIDGE = "cnilab21";
 const NETWORK = "lab-pods";
@@ -378,6 +379,18 @@ export const kubernetesCniIntegration: Lab<State> = {
           purpose: "read",
         });
         ctx.expect(`host → pod: ping ${pod.status?.ip}`, ping.code === 0 ? "reply" : "no reply", "reply");
+        // the same ping followed hop by hop: the bridge, the pod's veth, its eth0, which answers ARP
+        const port = (await link.list()).find((l) => l.master === BRIDGE)?.name;
+        await checkTrace(
+          ctx,
+          { ns: "host", name: "host" },
+          { ns, name: POD, address: pod.status?.ip ?? "" },
+          [
+            `host/${BRIDGE}`,
+            `host/${port}`,
+            `${POD}/eth0`,
+          ],
+        );
         const adds = calls(s, "ADD");
         const asked = adds.find((c) => c.type === "cnilab-bridge")?.netlink ?? [];
         ctx.expectThat(

@@ -6,6 +6,7 @@
 import { readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { addr, batch, commands, link, netns, route } from "../lib/iproute2/mod.ts";
 import { box, freeSubnet } from "./support.ts";
+import { checkTrace } from "./support-trace.ts";
 import type { Lab, LabContext } from "../lib/lab/mod.ts";
 import { CollisionError, processAlive, processStart, STATE_DIR } from "../lib/ownership/mod.ts";
 import type { Result } from "../lib/cni/types.ts";
@@ -439,6 +440,14 @@ export const networkNamespaceLifecycle: Lab<State> = {
         await ping(ctx, b, ctx.state.gateway, "pod-b → gateway");
         await ping(ctx, a, b.ip, "pod-a → pod-b");
         await ping(ctx, b, a.ip, "pod-b → pod-a");
+        // one packet followed hop by hop: it crosses the bridge, and pod-b's eth0 answers ARP
+        await checkTrace(ctx, { ns: a.netns, name: a.name }, { ns: b.netns, name: b.name, address: b.ip }, [
+          `${a.name}/eth0`,
+          `host/${a.hostVeth}`,
+          `host/${BRIDGE} (FDB)`,
+          `host/${b.hostVeth}`,
+          `${b.name}/eth0`,
+        ]);
       },
     },
     {

@@ -18,7 +18,7 @@
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { addr } from "../iproute2/mod.ts";
-import { Owner } from "../ownership/mod.ts";
+import { MARK_PREFIX, Owner } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
 import { analyze, answered, type ProbeMatch } from "./_analyze.ts";
 import { type Capture, framesOf, startCapture, stopCaptures } from "./_capture.ts";
@@ -209,7 +209,10 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
     for (const ns of pathNs) dropsBefore.set(ns, await dropRules(ns));
     if (plan.hops.length > 0) {
       const source = plan.hops[0];
-      if (plan.firstNextHop && source.role !== "loopback") {
+      // only in a namespace cnilab made, or on a host link it marked
+      const ours = fromNs !== "host" ||
+        plan.links.get("host")?.find((l) => l.name === source.ifname)?.alias?.startsWith(MARK_PREFIX);
+      if (plan.firstNextHop && source.role !== "loopback" && ours) {
         await forgetNeighbour(fromNs, source.ifname, plan.firstNextHop);
       }
       const capturable = plan.hops.filter((h) => h.up);
