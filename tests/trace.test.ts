@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { batch, commands, netns } from "../lib/iproute2/mod.ts";
+import { removePodSandbox, runPodSandbox } from "../lib/sandbox/mod.ts";
 import { markedProcesses, Owner, setSysctl, STATE_DIR } from "../lib/ownership/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 import { pcapngBlocks, type TraceReport } from "../lib/trace/mod.ts";
@@ -22,6 +23,15 @@ const VO = `tro${id}`;
 const NET = "10.251.7";
 const OUTNET = "10.252.7";
 let owner: Owner;
+
+/** A link's packet counters, read from the kernel. */
+const link = {
+  async stats(dev: string, ns: string): Promise<{ tx: number; rx: number }> {
+    const r = await run(["ip", "-n", ns, "-json", "-s", "link", "show", dev], { purpose: "read" });
+    const [l] = JSON.parse(r.stdout) as { stats64: { tx: { packets: number }; rx: { packets: number } } }[];
+    return { tx: l.stats64.tx.packets, rx: l.stats64.rx.packets };
+  },
+};
 
 async function sh(argv: string[]): Promise<void> {
   await run(argv);
@@ -177,6 +187,51 @@ describe("cnilab trace: the healthy paths", () => {
     expect(answer.ipSrc).toBe(`${NET}.3`);
   });
 
+  test("--tcp to a closed port: the peer answers the SYN with a RST", async () => {
+    const { code, report } = await trace(A, `${NET}.3`, "--tcp", "81");
+    expect(code).toBe(0);
+    const syn = report.events.find((e) => e.direction === "request" && e.hop === 1)!;
+    expect(syn.summary).toMatch(/^TCP \d+ > 81 \[S\]$/);
+    const rst = report.events.find((e) => e.direction === "reply" && e.hop === 1)!;
+    expect(rst.summary).toMatch(/^TCP 81 > \d+ \[\.?R\.?\]$/);
+    expect(rst.ipSrc).toBe(`${NET}.3`);
+  });
+
+  test("between two pods of the sandbox runtime, named namespace/name", async () => {
+    const a = await runPodSandbox({ name: `trace-a-${id}` });
+    try {
+      const b = await runPodSandbox({ name: `trace-b-${id}` });
+      try {
+        const { code, report } = await trace(`default/${a.name}`, `default/${b.name}`);
+        expect(code).toBe(0);
+        expect(report.from).toMatchObject({
+          ns: a.netns.name,
+          pod: `default/${a.name}`,
+          address: a.status!.ip,
+        });
+        expect(report.to).toMatchObject({
+          ns: b.netns.name,
+          pod: `default/${b.name}`,
+          address: b.status!.ip,
+        });
+        expect(report.path.map((h) => h.role)).toEqual([
+          "source",
+          "veth-peer",
+          "bridge",
+          "bridge-port",
+          "destination",
+        ]);
+        expect(report.path[2].ifname).toBe("cnilab0");
+        const text = await cli(["trace", `default/${a.name}`, `default/${b.name}`]);
+        expect(text.stdout).toContain(`trace-a-${id}/eth0`); // pods by name, not by cni-<uuid>
+      } finally {
+        await removePodSandbox(b.id);
+      }
+    } finally {
+      await removePodSandbox(a.id);
+    }
+  });
+
   test("--pcap writes one pcapng, one interface per hop, that tcpdump reads back", async () => {
     const file = `/tmp/cnilab-trace-test-${id}.pcapng`;
     try {
@@ -295,6 +350,8 @@ describe("cnilab trace: where the packet dies", () => {
 
 describe("cnilab trace: safety", () => {
   test("a foreign address is refused before anything is sent: one line, exit 2", async () => {
+    const sent = async () => (await link.stats("eth0", A)).tx;
+    const before = await sent();
     for (const target of ["8.8.8.8", "10.253.7.9"]) {
       const r = await cli(["trace", A, target]);
       expect(r.code).toBe(2);
@@ -303,6 +360,7 @@ describe("cnilab trace: safety", () => {
         `cnilab trace: refusing to trace to ${target}: it is not loopback and no namespace cnilab made holds it (nothing was sent)`,
       ]);
     }
+    expect(await sent()).toBe(before); // pod A's eth0 sent nothing: no ARP, no probe
     const from = await cli(["trace", STRANGER, `${NET}.3`]);
     expect(from.code).toBe(2);
     expect(from.stderr).toContain(`refusing to trace from ${STRANGER}: cnilab did not make that namespace`);

@@ -57,7 +57,7 @@ export const traceCommand: Command = {
 
 Computes the path from the kernel (ip route get in each namespace, and the topology cnilab show draws:
 veth pairs, bridges and their ports), runs tcpdump on every interface of it inside that interface's
-namespace, sends ONE probe (ping, or busybox nc for --tcp/--udp), waits for the answer (1 s), stops the
+namespace, sends ONE probe (ping; busybox nc for --tcp; bash /dev/udp for --udp), waits for the answer (1 s), stops the
 captures and prints each sighting in time order: hop, namespace/interface, µs since the first packet,
 src → dst IP and TTL, src → dst MAC, and what happened there (ARP asked and answered by whom, the
 bridge's forwarding decision from its FDB, NAT from conntrack, delivered). The source first forgets its

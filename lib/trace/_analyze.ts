@@ -13,8 +13,10 @@ export interface ProbeMatch {
   probe: Probe;
   /** The bytes in an ICMP echo's payload (ping -p) or a UDP payload. */
   marker: Uint8Array;
-  /** The probe's source port (TCP; for UDP 0 until the first datagram shows it). */
+  /** The probe's source port: 0 until the probe's first packet on the source's interface shows it. */
   sport: number;
+  /** The source's address (the TCP probe's SYN comes from it). */
+  source?: string;
   /** Addresses whose ARP belongs to the trace. */
   arpAddresses: Set<string>;
 }
@@ -97,6 +99,8 @@ function classify(
   }
   if (p.protocol === "tcp" && ip.tcp) {
     const t = ip.tcp;
+    // the kernel picks the probe's source port: learn it from its SYN, the first one the source sends
+    if (m.sport === 0 && t.dport === p.port && t.flags === "S" && ip.src === m.source) m.sport = t.sport;
     if (t.dport === p.port && t.sport === m.sport) {
       return {
         direction: "request",

@@ -113,7 +113,6 @@ function probeArgv(
   probe: Probe,
   dst: string,
   marker: Uint8Array,
-  sport: number,
   waitMs: number,
 ): {
   argv: string[];
@@ -129,7 +128,8 @@ function probeArgv(
     const send = 'printf "%s\\n" "$0" > "/dev/udp/$1/$2"';
     return { argv: [...where(ns), "bash", "-c", send, udpText(marker), dst, String(probe.port)] };
   }
-  const nc = ["busybox", "nc", "-w", wait, "-p", String(sport), dst, String(probe.port)];
+  // (busybox nc's -p does not set the source port of a connection: it is learnt from the SYN)
+  const nc = ["busybox", "nc", "-w", wait, dst, String(probe.port)];
   return { argv: [...where(ns), "timeout", String(waitMs / 1000 + 0.5), ...nc] };
 }
 
@@ -139,7 +139,17 @@ function udpText(marker: Uint8Array): string {
 
 /** ARP must show: the source forgets its neighbour entry for the first next hop (a cache the kernel refills). */
 async function forgetNeighbour(ns: string, dev: string, ip: string): Promise<void> {
-  await run([...(ns === "host" ? ["ip"] : ["ip", "-n", ns]), "neigh", "flush", "to", ip, "dev", dev], {
+  await run([
+    ...(ns === "host" ? ["ip"] : ["ip", "-n", ns]),
+    "neigh",
+    "flush",
+    "to",
+    ip,
+    "dev",
+    dev,
+    "nud",
+    "all",
+  ], {
     check: false,
     purpose: "read",
   });
@@ -180,12 +190,15 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
   const label = (ns: string) => labels.get(ns) ?? (ns.length > 16 ? `${ns.slice(0, 12)}…` : ns);
 
   const marker = hexBytes(16);
-  const sport = 40000 + Math.floor(Math.random() * 20000);
   const arpAddresses = new Set<string>([to.address, ...(plan.source ? [plan.source] : [])]);
   for (const h of plan.hops) for (const a of h.addresses) arpAddresses.add(a.split("/")[0]);
-  const match: ProbeMatch = probe.protocol === "udp"
-    ? { probe, marker: new TextEncoder().encode(udpText(marker)), sport: 0, arpAddresses }
-    : { probe, marker, sport, arpAddresses };
+  const match: ProbeMatch = {
+    probe,
+    marker: probe.protocol === "udp" ? new TextEncoder().encode(udpText(marker)) : marker,
+    sport: 0,
+    source: plan.source,
+    arpAddresses,
+  };
   const filter = probe.protocol === "icmp"
     ? "arp or icmp"
     : `arp or icmp or ${probe.protocol} port ${probe.port}`;
@@ -220,7 +233,7 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
       phase("evidence");
       await Promise.all(caps.map((c) => c.ready));
       phase("captures");
-      const p = probeArgv(fromNs, probe, to.address, marker, sport, waitMs);
+      const p = probeArgv(fromNs, probe, to.address, marker, waitMs);
       const sentAt = performance.now();
       probeCode = (await run(p.argv, { stdin: p.stdin, check: false, purpose: "read" })).code;
       // ping and nc wait for their answer; a datagram's sender does not: watch the source's capture
