@@ -144,7 +144,9 @@ describe("bad input", () => {
     const { mkdirSync, rmSync, symlinkSync } = await import("node:fs");
     mkdirSync(dir);
     try {
-      for (const tool of ["readlink", "dirname", "nsenter", "ping", "busybox", "catatonit", "sh"]) {
+      for (
+        const tool of ["readlink", "dirname", "nsenter", "ping", "busybox", "catatonit", "tcpdump", "sh"]
+      ) {
         symlinkSync(Bun.which(tool)!, `${dir}/${tool}`);
       }
       const r = await cli(["run", "2.5"], { env: { PATH: dir } });
