@@ -65,7 +65,9 @@ async function afPacketOpenMs(ns: string, ifindex: number, runs: number): Promis
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
       if (libc.symbols.setns(target, CLONE_NEWNET) !== 0) return "setns failed";
-      const fd = libc.symbols.socket(AF_PACKET, SOCK_RAW, ETH_P_ALL_BE);
+      // protocol 0 here, ETH_P_ALL at bind: one hook registration (a socket made with ETH_P_ALL is already
+      // hooked, and re-binding it to an interface unhooks it first, waiting an RCU grace period, ~10 ms)
+      const fd = libc.symbols.socket(AF_PACKET, SOCK_RAW, 0);
       libc.symbols.setns(home, CLONE_NEWNET);
       if (fd < 0) return "socket(AF_PACKET) failed";
       const sll = new Uint8Array(20); // struct sockaddr_ll
@@ -150,6 +152,7 @@ The pods are removed at the end, also on error.`,
       say(`trace: ${runs} × pod ↔ pod`);
       const total: number[] = [];
       const rtt: number[] = [];
+      const phases = new Map<string, number[]>();
       let failed = 0;
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
@@ -159,6 +162,7 @@ The pods are removed at the end, also on error.`,
         });
         total.push(performance.now() - t0);
         if (r.outcome.rttUs !== undefined) rtt.push(r.outcome.rttUs / 1000);
+        for (const [k, v] of Object.entries(r.phasesMs)) phases.set(k, [...(phases.get(k) ?? []), v]);
         if (!r.outcome.replied) failed++;
       }
       const report = {
@@ -169,6 +173,7 @@ The pods are removed at the end, also on error.`,
           afPacketInProcess: typeof af === "string" ? af : stats(af),
         },
         traceMs: stats(total),
+        phasesMs: Object.fromEntries([...phases].map(([k, v]) => [k, stats(v)])),
         rttMs: stats(rtt),
         failed,
         budgetMs: BUDGET_MS,
@@ -185,6 +190,7 @@ The pods are removed at the end, also on error.`,
         );
         console.log("trace pod ↔ pod (5 interfaces captured, one ping)");
         console.log(row("cnilab trace, total", report.traceMs));
+        for (const [k, v] of Object.entries(report.phasesMs)) console.log(row(`  of which ${k}`, v));
         console.log(row("round trip seen on the pod's eth0", report.rttMs));
         const verdict = report.traceMs.max < BUDGET_MS ? "within" : "OVER";
         console.log(
