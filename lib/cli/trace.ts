@@ -50,31 +50,35 @@ function probeOf(values: { icmp?: boolean; tcp?: string; udp?: string }): Probe 
 export const traceCommand: Command = {
   name: "trace",
   summary: "follow one packet hop by hop (veth, bridge, NAT), say where it dies",
-  usage: `Usage: cnilab trace <from> <to> [--icmp | --tcp PORT | --udp PORT] [--json] [--pcap FILE]
+  usage: `Usage: cnilab trace <from> <to> [--icmp | --tcp PORT | --udp PORT]
+                    [--json] [--pcap FILE]
 
-  from   host, a pod (namespace/name, see cnilab pod ls) or a network namespace cnilab made
+  from   host, a pod (namespace/name: cnilab pod ls) or a namespace cnilab made
   to     an IPv4 address, a pod or a namespace (its eth0 address)
 
-Computes the path from the kernel (ip route get in each namespace, and the topology cnilab show draws:
-veth pairs, bridges and their ports), runs tcpdump on every interface of it inside that interface's
-namespace, sends ONE probe (ping; busybox nc for --tcp; bash /dev/udp for --udp), waits for the answer (1 s), stops the
-captures and prints each sighting in time order: hop, namespace/interface, µs since the first packet,
-src → dst IP and TTL, src → dst MAC, and what happened there (ARP asked and answered by whom, the
-bridge's forwarding decision from its FDB, NAT from conntrack, delivered). The source first forgets its
-neighbour entry for the next hop, so the ARP exchange shows.
+Computes the path from the kernel (ip route get in each namespace, and the
+topology cnilab show draws: veth pairs, bridges, ports), runs tcpdump on every
+interface of it inside that interface's namespace, sends ONE probe (ping;
+busybox nc for --tcp; bash's /dev/udp for --udp), waits for the answer (1 s),
+stops the captures and prints each sighting in time order: hop,
+namespace/interface, µs since the first packet, src → dst IP and TTL,
+src → dst MAC, and what happened there (ARP asked and answered by whom, the
+bridge's forwarding decision from its FDB, NAT from conntrack, delivered).
+The source first forgets its neighbour entry for the next hop, so ARP shows.
 
-When the packet dies it says where it was last seen and why, from what it read there: an interface down,
-no route, ARP unanswered, not forwarded by the bridge, dropped by a firewall rule (its counter grew).
+When the packet dies it says where it was last seen and why, from what it
+read there: an interface down, no route, ARP unanswered, not forwarded by the
+bridge, dropped by a firewall rule (its counter grew).
 
-Only loopback and addresses inside namespaces cnilab made (or on its marked bridges) are traced; anything
-else is refused before a packet is sent. Nothing is left behind: no capture runs on, no file is written
-except --pcap's.
+Only loopback and addresses inside namespaces cnilab made (or on its marked
+bridges) are traced; anything else is refused before a packet is sent.
+Nothing is left behind: no capture runs on, no file is written but --pcap's.
 
   --icmp        an ICMP echo (the default)
-  --tcp PORT    a TCP connection attempt (SYN; a SYN-ACK or RST answers)
+  --tcp PORT    a TCP connection attempt (a SYN-ACK or RST answers)
   --udp PORT    one UDP datagram (an answer, or ICMP port unreachable)
-  --json        the report as data (the TraceReport type of lib/trace/mod.ts)
-  --pcap FILE   also write every frame as one pcapng file, one interface per hop (for Wireshark)
+  --json        the report as data (TraceReport in lib/trace/mod.ts)
+  --pcap FILE   also write every frame to one pcapng, one interface per hop
 
 Exit: 0 answered, 1 the packet died (the cause is printed), 2 refused or bad input.`,
   async run(argv) {
