@@ -99,10 +99,12 @@ export const benchmark = {
   summary: "capture start-up (tcpdump vs AF_PACKET) and a pod-to-pod trace against its 2 s budget",
   usage: `usage: cnilab bench trace [--runs N] [--json]
 
-Starts two pods on the sandbox runtime, then measures:
-  capture start-up     tcpdump in the pod's namespace until "listening on"; nsenter … true (the floor of
-                       any capture run as its own process); an AF_PACKET socket bound in-process (bun:ffi)
-  trace pod ↔ pod      cnilab trace from one pod to the other, --runs times (default 10), budget 2 s
+Starts two pods on the sandbox runtime, then measures, --runs times (10):
+  capture start-up   tcpdump in the pod's namespace until "listening on";
+                     nsenter … true (the floor of any capture process); an
+                     AF_PACKET socket bound in this process (bun:ffi, Bun only)
+  trace pod ↔ pod    cnilab trace from one pod to the other, and where the
+                     time goes, against the 2 s budget
 The pods are removed at the end, also on error.`,
   async run(argv: string[]): Promise<number> {
     const { values } = parseArgs({
