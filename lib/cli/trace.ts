@@ -80,7 +80,7 @@ Nothing is left behind: no capture runs on, no file is written but --pcap's.
   --json        the report as data (TraceReport in lib/trace/mod.ts)
   --pcap FILE   also write every frame to one pcapng, one interface per hop
 
-Exit: 0 answered, 1 the packet died (the cause is printed), 2 refused, bad input.`,
+Exit: 0 answered, 1 the packet died (its cause printed), 2 refused or bad input.`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
