@@ -33,6 +33,12 @@ const link = {
   },
 };
 
+/** tcpdump processes that run (a zombie is gone: under iso, orphans wait for a pid 1 that never reaps). */
+async function tcpdumps(): Promise<number> {
+  const ps = (await run(["ps", "-eo", "stat=,comm="], { purpose: "read" })).stdout.split("\n");
+  return ps.filter((l) => /^[^Z]\S*\s+tcpdump$/.test(l.trim())).length;
+}
+
 async function sh(argv: string[]): Promise<void> {
   await run(argv);
 }
@@ -374,17 +380,30 @@ describe("cnilab trace: safety", () => {
     try {
       const proc = Bun.spawn([CNILAB, "trace", A, `${NET}.3`], { stdout: "pipe", stderr: "pipe" });
       // SIGINT once the captures run (a tcpdump process of this trace exists)
-      for (let i = 0; i < 300; i++) {
-        const ps = (await run(["ps", "-eo", "comm"], { purpose: "read" })).stdout;
-        if (ps.split("\n").some((c) => c.trim() === "tcpdump")) break;
-        await Bun.sleep(10);
-      }
+      for (let i = 0; i < 300 && (await tcpdumps()) === 0; i++) await Bun.sleep(10);
       proc.kill("SIGINT");
       expect(await proc.exited).toBe(130);
       expect(await new Response(proc.stderr).text()).toContain("interrupted by SIGINT");
-      const ps = (await run(["ps", "-eo", "comm"], { purpose: "read" })).stdout;
-      expect(ps.split("\n").filter((c) => c.trim() === "tcpdump")).toEqual([]);
+      expect(await tcpdumps()).toBe(0);
       expect(readdirSync(`${STATE_DIR}/owners`)).toEqual([`${owner.id}.jsonl`]);
+    } finally {
+      await sh(["bridge", "link", "set", "dev", VB, "state", "3"]);
+    }
+  });
+
+  test("kill -9 during a trace: its captures carry its mark, and cnilab clean stops them", async () => {
+    await sh(["bridge", "link", "set", "dev", VB, "state", "0"]);
+    try {
+      const proc = Bun.spawn([CNILAB, "trace", A, `${NET}.3`], { stdout: "ignore", stderr: "ignore" });
+      for (let i = 0; i < 300 && (await tcpdumps()) < 5; i++) await Bun.sleep(10);
+      proc.kill("SIGKILL");
+      await proc.exited;
+      const clean = await cli(["clean"]);
+      expect(clean.code).toBe(0);
+      expect(clean.stdout).toMatch(/process \d+/);
+      expect(await tcpdumps()).toBe(0);
+      expect(readdirSync(`${STATE_DIR}/owners`)).toEqual([`${owner.id}.jsonl`]);
+      expect(await netns.exists(A)).toBe(true); // the test's own, live run was left alone
     } finally {
       await sh(["bridge", "link", "set", "dev", VB, "state", "3"]);
     }
@@ -395,9 +414,7 @@ describe("cnilab trace: safety", () => {
     try {
       const r = await cli(["trace", A, `${NET}.3`], { env: { TMPDIR: tmp } });
       expect(r.code).toBe(0);
-      const tcpdumps = (await run(["ps", "-eo", "comm"], { purpose: "read" })).stdout.split("\n")
-        .filter((c) => c.trim() === "tcpdump");
-      expect(tcpdumps).toEqual([]);
+      expect(await tcpdumps()).toBe(0);
       expect(markedProcesses().filter((p) => p.owner !== owner.id)).toEqual([]);
       const journals = existsSync(`${STATE_DIR}/owners`) ? readdirSync(`${STATE_DIR}/owners`) : [];
       expect(journals).toEqual([`${owner.id}.jsonl`]);
