@@ -364,7 +364,6 @@ async function diagnose(
   if (plan.stop) {
     const s = plan.stop;
     if (s.kind === "no-route") {
-      const links = plan.links.get(s.ns) ?? [];
       const downLink = plan.topology.namespaces.find((n) => n.name === s.ns)?.links.find((l) =>
         !l.up && l.name !== "lo"
       );
@@ -376,7 +375,6 @@ async function diagnose(
           detail: `${downLink.name} in ${label(s.ns)} is down, and its routes with it: ${s.detail}`,
         };
       }
-      void links;
       return { kind: "no-route", ns: s.ns, detail: s.detail };
     }
     if (s.kind === "not-forwarded") {
@@ -420,9 +418,11 @@ async function diagnose(
     const inPort = plan.hops[i - 1];
     const outPort = plan.hops[i + 1];
     if (!outPort || outPort.role !== "bridge-port" || inPort.master !== h.ifname) continue;
+    // the request, or the ARP question asked from this side of the bridge (not one the far side asks back)
+    const before = new Set(plan.hops.slice(0, i).flatMap((x) => x.addresses.map((a) => a.split("/")[0])));
     const forward = (e: HopEvent) =>
-      !e.inferred &&
-      (e.direction === "request" || (e.direction === "arp" && e.summary.startsWith("ARP who-has")));
+      !e.inferred && (e.direction === "request" ||
+        (e.direction === "arp" && e.summary.startsWith("ARP who-has") && before.has(e.ipSrc)));
     const cameIn = events.some((e) => forward(e) && e.hop === inPort.hop);
     const wentOut = events.some((e) => forward(e) && e.hop === outPort.hop);
     if (cameIn && !wentOut) {
