@@ -31,7 +31,8 @@ const FIRST_FAILURE: Record<string, RegExp> = {
     /✗ pod ex-localhost\/duo runs\n {4}there is no pod ex-localhost\/duo\n {4}\$ cnilab pod ls --json\n/,
   "holder-pin": /✗ one namespace named cni-exh-<uuid>\n {4}there is no namespace named cni-exh-<uuid>\n/,
   "pod-teardown": /✗ your answers name the pod's IP\n {4}\S+\/answers does not exist\n/,
-  "packet-dies": /✗ exd-br0 forwards frames on pod B's port\n/,
+  "packet-dies":
+    /✗ exd-br0 forwards frames on pod B's port\n {4}its output \("disabled"\) does not contain "forwarding"\n/,
 };
 
 /** Check output with the wrapped continuation lines joined back to the line they continue. */
