@@ -9,6 +9,7 @@ import { Address4 } from "ip-address";
 import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
 import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
 import { guardSysctl, type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
+import { displayWidth, padEnd, terminalWidth, wrap } from "../lib/lab/text.ts";
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -239,17 +240,22 @@ export function describeCalls(calls: PluginCall[]): string {
   ).join("\n");
 }
 
-/** Draws one of the chapter's boxes, filled with live values. */
-export function box(title: string, lines: string[]): string {
-  const width = Math.max(title.length + 4, ...lines.map((l) => [...l].length)) + 2;
-  const pad = (l: string) => l + " ".repeat(width - [...l].length);
+/**
+ * Draws one of the chapter's boxes, filled with live values, to fit `width` columns (default: the
+ * terminal's, less the narration's indent): long lines wrap inside the box; narrower than a box can usefully be, it is a list instead.
+ */
+export function box(title: string, lines: string[], width = terminalWidth() - 2): string {
+  const avail = width - 4; // "│ " and " │"
+  if (avail < 32) return [`${title}:`, ...lines.map((l) => wrap(l, width, "  ", "    "))].join("\n");
+  const wrapped = lines.flatMap((l) => wrap(l, avail, "", "  ").split("\n"));
+  const inner = Math.min(avail, Math.max(displayWidth(title) + 4, ...wrapped.map(displayWidth)) + 2);
   const head = ` ${title} `;
-  const left = Math.floor((width - head.length) / 2);
+  const left = Math.max(0, Math.floor((inner - displayWidth(head)) / 2));
   return [
-    `┌${"─".repeat(width + 2)}┐`,
-    `│ ${" ".repeat(left)}${head}${" ".repeat(width - left - head.length)} │`,
-    `├${"─".repeat(width + 2)}┤`,
-    ...lines.map((l) => `│ ${pad(l)} │`),
-    `└${"─".repeat(width + 2)}┘`,
+    `┌${"─".repeat(inner + 2)}┐`,
+    `│ ${padEnd(" ".repeat(left) + head, inner)} │`,
+    `├${"─".repeat(inner + 2)}┤`,
+    ...wrapped.map((l) => `│ ${padEnd(l, inner)} │`),
+    `└${"─".repeat(inner + 2)}┘`,
   ].join("\n");
 }
