@@ -231,12 +231,15 @@ export function readCalls(callsDir: string): PluginCall[] {
   return calls.sort((a, b) => a.start - b.start);
 }
 
-/** One line per call, for narration: "ADD cnilab-bridge eth0 (prevResult: yes)". */
+/** One line per call, for narration: "ADD cnilab-bridge eth0 netns=cni-1a2b3c4d… prev: yes exit 0". */
 export function describeCalls(calls: PluginCall[]): string {
+  // a pod's netns path is long (cni-<uuid>): its first 8 hex digits name it well enough here
+  const netnsName = (p: string) =>
+    p ? p.replace(/^.*\//, "").replace(/^(cni-[0-9a-f]{8})-[0-9a-f-]+$/, "$1…") : "-";
   return calls.map((c) =>
-    `${c.command.padEnd(5)} ${c.type.padEnd(18)} ifname=${c.ifname.padEnd(4)} netns=${
-      c.netns || "-"
-    }  prevResult: ${"prevResult" in c.stdin ? "yes" : "no"}  exit ${c.exitCode}`
+    `${c.command.padEnd(5)} ${c.type.padEnd(17)} ${c.ifname.padEnd(4)} netns=${netnsName(c.netns)}  prev: ${
+      "prevResult" in c.stdin ? "yes" : "no"
+    }  exit ${c.exitCode}`
   ).join("\n");
 }
 

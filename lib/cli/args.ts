@@ -13,7 +13,9 @@ import { UsageError } from "./command.ts";
 export function usageErrorOf(error: unknown): UsageError | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: string }).code ?? "";
-  if (!code.startsWith("ERR_PARSE_ARGS") && !(error.name === "TypeError" && /parseArgs/i.test(error.message))) {
+  if (
+    !code.startsWith("ERR_PARSE_ARGS") && !(error.name === "TypeError" && /parseArgs/i.test(error.message))
+  ) {
     return undefined;
   }
   const token = /'([^']+)'/.exec(error.message)?.[1] ?? "";

@@ -67,7 +67,11 @@ async function kernelFeatures(): Promise<Finding[]> {
     }
     try {
       const lo = await link.get("lo", { netns: ns });
-      found.push({ check: "iproute2: -json output", ok: lo?.name === "lo", detail: lo ? "parsed" : "not parsed" });
+      found.push({
+        check: "iproute2: -json output",
+        ok: lo?.name === "lo",
+        detail: lo ? "parsed" : "not parsed",
+      });
     } catch (e) {
       found.push({
         check: "iproute2: ip -n NAME",

@@ -112,13 +112,19 @@ run. 'cnilab clean' removes everything cnilab made instead.`,
       o.id === key || (o.id.startsWith(key) && key.length >= 4) ||
       (lab !== undefined && o.info.kind === "lab" && o.info.label === lab.id)
     );
-    if (matches.length === 0) throw new UsageError(`no cnilab run '${key}' on this machine (see 'cnilab ps')`);
+    if (matches.length === 0) {
+      throw new UsageError(`no cnilab run '${key}' on this machine (see 'cnilab ps')`);
+    }
     if (matches.length > 1) {
-      throw new UsageError(`'${key}' names ${matches.length} runs (${matches.map((o) => o.id).join(", ")}): pick one`);
+      throw new UsageError(
+        `'${key}' names ${matches.length} runs (${matches.map((o) => o.id).join(", ")}): pick one`,
+      );
     }
     const owner = matches[0];
     if (!owner.info.kept && owner.creatorAlive()) {
-      throw new UsageError(`run ${owner.id} is still in progress (process ${owner.info.pid}); stop it with Ctrl-C`);
+      throw new UsageError(
+        `run ${owner.id} is still in progress (process ${owner.info.pid}); stop it with Ctrl-C`,
+      );
     }
     const objects = owner.objects();
     const r = row(owner);
@@ -126,7 +132,9 @@ run. 'cnilab clean' removes everything cnilab made instead.`,
     let leftovers: string[] = [];
     for (let attempt = 0; attempt < 20; attempt++) {
       leftovers = [];
-      for (const obj of objects) if (obj.kind !== "undo" && await owner.exists(obj)) leftovers.push(describe(obj));
+      for (const obj of objects) {
+        if (obj.kind !== "undo" && await owner.exists(obj)) leftovers.push(describe(obj));
+      }
       if (leftovers.length === 0) break;
       await sleep(100);
     }
@@ -135,7 +143,9 @@ run. 'cnilab clean' removes everything cnilab made instead.`,
     } else {
       console.log(`run ${owner.id} (${r.kind} ${r.name}): removed ${removed.length}`);
       for (const x of removed) console.log(`  ${x}`);
-      console.log(leftovers.length ? `✗ left behind: ${leftovers.join(", ")}` : "✓ verified: nothing is left");
+      console.log(
+        leftovers.length ? `✗ left behind: ${leftovers.join(", ")}` : "✓ verified: nothing is left",
+      );
     }
     return leftovers.length ? Exit.CheckFailed : Exit.Ok;
   },

@@ -63,14 +63,20 @@ ${EXIT_CODES_HELP}`,
         transcript: { type: "string" },
       },
     });
-    if (positionals.length === 0) throw new UsageError("name a lab id, section number or 'all' (see 'cnilab list')");
-    if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'; run one lab or 'all'`);
+    if (positionals.length === 0) {
+      throw new UsageError("name a lab id, section number or 'all' (see 'cnilab list')");
+    }
+    if (positionals.length > 1) {
+      throw new UsageError(`unexpected argument '${positionals[1]}'; run one lab or 'all'`);
+    }
     const key = positionals[0];
     const labs: LabEntry[] = key === "all"
       ? LABS
       : [findLab(key)].filter((l): l is LabEntry => l !== undefined);
     if (labs.length === 0) {
-      throw new UsageError(`unknown lab '${key}'; known: ${LABS.map((l) => l.section).join(", ")} (see 'cnilab list')`);
+      throw new UsageError(
+        `unknown lab '${key}'; known: ${LABS.map((l) => l.section).join(", ")} (see 'cnilab list')`,
+      );
     }
     // step mode talks to a person at a terminal: without one there is nobody to press Enter
     if (values.step && !controllingTerminal()) {
@@ -92,7 +98,10 @@ ${EXIT_CODES_HELP}`,
     }
 
     const controller = values.step
-      ? new TerminalStepController({ showIntro: values.json, color: process.stderr.isTTY === true && !process.env.NO_COLOR })
+      ? new TerminalStepController({
+        showIntro: values.json,
+        color: process.stderr.isTTY === true && !process.env.NO_COLOR,
+      })
       : undefined;
     const stopView = values.json ? () => {} : terminalView(out, { color, verbose: values.verbose, width });
     const reports: (LabReport & { commands?: unknown; warnings?: string[] })[] = [];

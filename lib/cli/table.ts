@@ -21,7 +21,8 @@ export function table(head: string[], rows: string[][], opts: TableOptions = {})
   const width = opts.width ?? terminalWidth();
   const gap = opts.gap ?? 3;
   let cols = head.length;
-  const widthOf = (i: number) => Math.max(displayWidth(head[i]), ...rows.map((r) => displayWidth(r[i] ?? "")));
+  const widthOf = (i: number) =>
+    Math.max(displayWidth(head[i]), ...rows.map((r) => displayWidth(r[i] ?? "")));
   const flex = Math.min(opts.flex ?? head.length - 1, head.length - 1);
   const natural = head.map((_, i) => widthOf(i));
   const used = (n: number, except = -1) =>

@@ -226,7 +226,13 @@ export async function runLab<S>(lab: Lab<S>, options: RunOptions = {}): Promise<
             onAbort();
             break;
           }
-          emit({ type: "step:repeat", index, title: step.title, mirrors: step.mirrors, narration: step.narration });
+          emit({
+            type: "step:repeat",
+            index,
+            title: step.title,
+            mirrors: step.mirrors,
+            narration: step.narration,
+          });
         }
         if (interrupted) break;
       }
@@ -261,7 +267,9 @@ export async function runLab<S>(lab: Lab<S>, options: RunOptions = {}): Promise<
       }
       if (options.afterStep) await options.afterStep(index);
     }
-    if (interrupted && !failure) failure = `interrupted at step ${atStep} of ${lab.steps.length} (${interruptReason})`;
+    if (interrupted && !failure) {
+      failure = `interrupted at step ${atStep} of ${lab.steps.length} (${interruptReason})`;
+    }
   } catch (e) {
     // preflight refused: nothing was created yet, but the journal is released all the same
     failure = e instanceof Error ? e.message : String(e);

@@ -106,7 +106,9 @@ export class Transcript {
         break;
       case "step:start":
         this.stepTitle = `${e.index + 1}. ${e.title}`;
-        this.parts.push(`## Step ${this.stepTitle}\n\n*Mirrors: ${prose(e.mirrors)}*\n\n${prose(e.narration)}`);
+        this.parts.push(
+          `## Step ${this.stepTitle}\n\n*Mirrors: ${prose(e.mirrors)}*\n\n${prose(e.narration)}`,
+        );
         break;
       case "warning":
         this.parts.push(`> warning: ${prose(e.message)}`);
@@ -115,7 +117,9 @@ export class Transcript {
         this.parts.push(fence(`$ ${e.command}\n${e.content.replace(/\n$/, "")}\nEOF`, "console"));
         break;
       case "sequence":
-        this.parts.push(`${prose(e.title)}:\n\n${fence(renderSequence(e.participants, e.messages), "mermaid")}`);
+        this.parts.push(
+          `${prose(e.title)}:\n\n${fence(renderSequence(e.participants, e.messages), "mermaid")}`,
+        );
         break;
       case "command:end": {
         // the reads behind checks are summed up by the checks themselves
@@ -148,7 +152,11 @@ export class Transcript {
         if (e.phase === "start") {
           this.stepTitle = "teardown";
           this.parts.push(`## Teardown\n\n(${prose(e.reason)})`);
-        } else this.parts.push(`Removed: ${e.removed?.length ? e.removed.map((r) => `\`${r}\``).join(", ") : "nothing was left"}.`);
+        } else {this.parts.push(`Removed: ${
+            e.removed?.length
+              ? e.removed.map((r) => `\`${r}\``).join(", ")
+              : "nothing was left"
+          }.`);}
         break;
       case "lab:end":
         if (e.interrupted) {

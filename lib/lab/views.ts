@@ -84,9 +84,9 @@ export function terminalView(
         }
         break;
       case "check":
-        if (e.ok) write(`  ${c.green("✓")} ${fit(e.name, "", "    ").trimStart()}`);
+        if (e.ok) write(`  ${c.green("✓")} ${fit(e.name, "    ").slice(4)}`);
         else {
-          write(`  ${c.red("✗")} ${fit(e.name, "", "    ").trimStart()}`);
+          write(`  ${c.red("✗")} ${fit(e.name, "    ").slice(4)}`);
           write(fit(`expected: ${show(e.expected)}`, "      ", "                "));
           write(fit(`actual:   ${show(e.actual)}`, "      ", "                "));
         }
@@ -108,22 +108,42 @@ export function terminalView(
         break;
       case "teardown":
         if (e.phase === "start") {
-          write(`\n${c.bold(c.cyan("▸ Teardown"))}  ${c.dim(fit(`(${e.reason})`, "", "  ").trimStart())}`);
+          const line = fit(`▸ Teardown  (${e.reason})`, "", "  ");
+          write(`\n${c.bold(c.cyan("▸ Teardown"))}${c.dim(line.slice("▸ Teardown".length))}`);
         } else {
-          write(fit(`removed: ${e.removed?.length ? e.removed.join(", ") : "nothing was left to remove"}`, "  ", "    "));
+          write(
+            fit(
+              `removed: ${e.removed?.length ? e.removed.join(", ") : "nothing was left to remove"}`,
+              "  ",
+              "    ",
+            ),
+          );
         }
         break;
       case "lab:end": {
         if (e.interrupted) {
           const verified = e.teardownVerified ? "teardown verified" : "teardown left objects behind";
           write(
-            `\n${c.yellow(fit(`■ interrupted at step ${e.interrupted.step} of ${e.interrupted.of} (${e.interrupted.reason}); ${verified}`, "", "  "))}`,
+            `\n${
+              c.yellow(
+                fit(
+                  `■ interrupted at step ${e.interrupted.step} of ${e.interrupted.of} (${e.interrupted.reason}); ${verified}`,
+                  "",
+                  "  ",
+                ),
+              )
+            }`,
           );
           break;
         }
-        const verdict = e.ok ? c.green("✓ passed") : c.red("✗ failed");
+        const verdict = e.ok ? "✓ passed" : "✗ failed";
         const kept = e.kept ? " (kept standing)" : "";
-        write(`\n${verdict}${fit(`${kept}: ${e.passed} checks passed, ${e.failed} failed in ${fmtMs(e.durationMs)}`, "", "  ")}`);
+        const line = fit(
+          `${verdict}${kept}: ${e.passed} checks passed, ${e.failed} failed in ${fmtMs(e.durationMs)}`,
+          "",
+          "  ",
+        );
+        write(`\n${e.ok ? c.green(verdict) : c.red(verdict)}${line.slice(verdict.length)}`);
         break;
       }
     }

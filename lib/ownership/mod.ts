@@ -136,7 +136,9 @@ export class CollisionError extends Error {
         ? `${what} already exists and was not made by this cnilab run; remove or rename it, then try again`
         : running
         ? `${name} belongs to run ${holder.id} (${holder.kind} ${holder.label}, still running in process ${holder.pid}); wait for it or stop it`
-        : `${name} belongs to ${holder.kept ? "kept " : ""}run ${holder.id} (${holder.kind} ${holder.label}, ${
+        : `${name} belongs to ${
+          holder.kept ? "kept " : ""
+        }run ${holder.id} (${holder.kind} ${holder.label}, ${
           ago(holder.createdAt)
         } ago): cnilab down ${holder.id}`,
     );

@@ -81,7 +81,9 @@ export async function runScope(runId: string): Promise<Scope> {
     }
   }
   // a sandbox pins its netns under /var/run/netns: the state says which one is whose
-  for (const st of safeStates()) if (ids.has(st.ownerId) && st.netns.name) scope.namespaces.add(st.netns.name);
+  for (const st of safeStates()) {
+    if (ids.has(st.ownerId) && st.netns.name) scope.namespaces.add(st.netns.name);
+  }
   return scope;
 }
 
@@ -192,7 +194,9 @@ function linkLabel(l: TopoLink): string {
 
 /** How a namespace is named in a drawing: `pod default/web (cni-1a2b3c4d)` or `netns blue`. */
 export function namespaceLabel(n: TopoNamespace, opts: { processes?: boolean } = {}): string {
-  const base = n.pod ? `pod ${n.pod.namespace}/${n.pod.name} (${shortNs(n.name)})` : `netns ${shortNs(n.name)}`;
+  const base = n.pod
+    ? `pod ${n.pod.namespace}/${n.pod.name} (${shortNs(n.name)})`
+    : `netns ${shortNs(n.name)}`;
   if (!opts.processes) return base;
   const holders = n.processes.map((p) => `${p.comm} ${p.pid}`).join(", ") || "no process";
   return `${base}  [${holders}]`;
