@@ -27,6 +27,7 @@ import {
 } from "../sandbox/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 import { table } from "./table.ts";
+import { shortNs } from "../topology/mod.ts";
 import { requireRoot } from "./env.ts";
 
 const USAGE = `usage:
@@ -235,16 +236,19 @@ function podLs(argv: string[]): number {
     console.log("No pods found.");
     return Exit.Ok;
   }
-  // like `kubectl get pods`: -o wide adds where the pod lives (its netns, sandbox id, pause holder)
+  // like `kubectl get pods`; -o wide adds where the pod lives: its netns (cni-… cut to 8 hex digits), its
+  // sandbox id and pause PID, with namespace/name in one column (as many columns as the terminal holds)
   const wide = values.output === "wide";
-  const head = ["NAMESPACE", "NAME", "READY", "STATUS", "IP", "AGE"];
-  if (wide) head.push("NETNS", "SANDBOX", "PAUSE");
+  const head = wide
+    ? ["NAME", "READY", "STATUS", "IP", "NETNS", "SANDBOX", "AGE", "PAUSE"]
+    : ["NAMESPACE", "NAME", "READY", "STATUS", "IP", "AGE"];
   const rows = pods.map((s) => {
     const r = podRow(s);
-    const base = [r[0], r[1], r[2], r[3], r[6], r[5]];
-    return wide ? [...base, r[8], r[7], r[9]] : base;
+    return wide
+      ? [`${r[0]}/${r[1]}`, r[2], r[3], r[6], shortNs(r[8]), r[7], r[5], r[9]]
+      : [r[0], r[1], r[2], r[3], r[6], r[5]];
   });
-  console.log(table(head, rows, { flex: 1 }));
+  console.log(table(head, rows, { flex: wide ? 0 : 1, minFlex: wide ? 18 : 12 }));
   return Exit.Ok;
 }
 

@@ -14,6 +14,8 @@ export interface TableOptions {
   flex?: number;
   /** Space between columns (default 3, as kubectl). */
   gap?: number;
+  /** The flexible column keeps at least this many columns, or columns are dropped (default 12). */
+  minFlex?: number;
 }
 
 /** Renders rows under a head as fitted text. */
@@ -28,7 +30,8 @@ export function table(head: string[], rows: string[][], opts: TableOptions = {})
   const used = (n: number, except = -1) =>
     natural.slice(0, n).reduce((s, w, i) => s + (i === except ? 0 : w), 0) + gap * (n - 1);
   // drop columns from the right until the rest fits (with room for the flexible one to wrap into)
-  const fits = (n: number) => used(n, flex) + (flex < n ? 12 : 0) <= width;
+  const minFlex = opts.minFlex ?? 12;
+  const fits = (n: number) => used(n, flex) + (flex < n ? minFlex : 0) <= width;
   while (cols > 1 && !fits(cols)) cols--;
   const widths = natural.slice(0, cols);
   if (flex < cols) widths[flex] = Math.max(8, Math.min(natural[flex], width - used(cols, flex)));

@@ -95,6 +95,9 @@ export function wrap(text: string, width: number, indent = "", hangingIndent = i
           if (displayWidth(prefix + piece + ch) > width) break;
           piece += ch;
         }
+        // break after a "/" or "-" when there is one in the second half: "default/" + "web-0"
+        const soft = Math.max(piece.lastIndexOf("/"), piece.lastIndexOf("-"));
+        if (soft >= piece.length / 2 && soft < piece.length - 1) piece = piece.slice(0, soft + 1);
         line = prefix + piece;
         flush();
         word = word.slice(piece.length);
@@ -108,17 +111,50 @@ export function wrap(text: string, width: number, indent = "", hangingIndent = i
 }
 
 /**
- * Wraps help-like text: a line that is too long continues under its description column (the text after
- * a term and two or more spaces, as in `  --keep       leave the lab standing`), else under its own indent.
+ * Wraps help-like text to `width`. A line that fits stays as it is. A too-long line that has a term and a
+ * description (`  --keep       leave the lab standing`) continues under its description column; a
+ * too-long line of prose is re-flowed with the prose lines around it (same indent), as one paragraph.
  */
 export function wrapAligned(text: string, width: number): string {
-  return text.split("\n").map((line) => {
-    if (displayWidth(line) <= width) return line;
-    const m = /^(\s*\S+(?: \S+)*?\s{2,})(?=\S)/.exec(line);
-    if (m && displayWidth(m[1]) < width / 2) {
-      return wrap(line.slice(m[1].length), width, m[1], " ".repeat(displayWidth(m[1])));
+  const lines = text.split("\n");
+  const term = (line: string) => /^(\s*\S+(?: \S+)*?\s{2,})(?=\S)/.exec(line);
+  const lead = (line: string) => /^\s*/.exec(line)![0];
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (displayWidth(line) <= width) {
+      out.push(line);
+      continue;
     }
-    const lead = /^\s*/.exec(line)![0];
-    return wrap(line.slice(lead.length), width, lead, lead + "  ");
-  }).join("\n");
+    const m = term(line);
+    if (m && displayWidth(m[1]) < width / 2) {
+      // the description's own continuation lines (aligned under it) belong to the same paragraph
+      let body = line.slice(m[1].length);
+      const pad = " ".repeat(displayWidth(m[1]));
+      while (
+        i + 1 < lines.length && lines[i + 1].startsWith(pad) && lines[i + 1].trim() &&
+        !term(lines[i + 1].slice(pad.length))
+      ) {
+        body += " " + lines[++i].trim();
+      }
+      out.push(wrap(body, width, m[1], pad));
+      continue;
+    }
+    // a synopsis continues under its first option: "usage: cnilab run <lab> [--keep]…"
+    const synopsis = /^(\s*(?:usage: )?cnilab [^[<(]*)[[<(]/.exec(line);
+    if (synopsis && displayWidth(synopsis[1]) < width / 2) {
+      out.push(
+        wrap(line.slice(synopsis[1].length), width, synopsis[1], " ".repeat(displayWidth(synopsis[1]))),
+      );
+      continue;
+    }
+    // prose: this line and the following ones with the same indent, up to a blank or a term line
+    const own = lead(line);
+    let body = line.trim();
+    while (
+      i + 1 < lines.length && lines[i + 1].trim() && lead(lines[i + 1]) === own && !term(lines[i + 1])
+    ) body += " " + lines[++i].trim();
+    out.push(wrap(body, width, own, own));
+  }
+  return out.join("\n");
 }
