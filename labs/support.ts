@@ -9,7 +9,7 @@ import { Address4 } from "ip-address";
 import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
 import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
 import { guardSysctl, type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
-import { displayWidth, padEnd, terminalWidth, wrap } from "../lib/lab/text.ts";
+import { displayWidth, padEnd, terminalWidth, wrap } from "../lib/text/mod.ts";
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");

@@ -5,7 +5,7 @@
  * when asked for. To add one, add one line to {@link BENCHMARKS}.
  * @module
  */
-import { terminalWidth, wrapAligned } from "../lab/text.ts";
+import { terminalWidth, wrapAligned } from "../text/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 
 /** What a benchmark module exports as `benchmark`. */

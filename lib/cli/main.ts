@@ -14,7 +14,7 @@ import { list } from "./list.ts";
 import { runCommand } from "./run.ts";
 import { show } from "./show.ts";
 import { versionText } from "./version.ts";
-import { terminalWidth, wrapAligned } from "../lab/text.ts";
+import { terminalWidth, wrapAligned } from "../text/mod.ts";
 
 const BUILTIN: Command[] = [list, runCommand, show, ps, down, clean, doctor];
 

@@ -7,12 +7,13 @@ import { writeFileSync } from "node:fs";
 import { findLab, LABS } from "../../labs/mod.ts";
 import { type LabEntry, LabNotReady, type LabReport } from "../lab/mod.ts";
 import { controllingTerminal, TerminalStepController } from "../lab/step.ts";
-import { terminalWidth, wrap } from "../lab/text.ts";
+import { terminalWidth, wrap } from "../text/mod.ts";
 import { Transcript } from "../lab/transcript.ts";
 import { transcriptSection as errataSection } from "../errata/mod.ts";
 import { commandLog, palette, terminalView } from "../lab/views.ts";
 import { unobserved } from "../events/mod.ts";
-import { readTopology, runScope } from "../topology/mod.ts";
+import { readTopology } from "../topology/mod.ts";
+import { podLabels, runScope } from "./scope.ts";
 import { cleanStale, CollisionError } from "../ownership/mod.ts";
 import { parseArgs } from "./args.ts";
 import { type Command, Exit, EXIT_CODES_HELP, UsageError } from "./command.ts";
@@ -124,7 +125,11 @@ ${EXIT_CODES_HELP}`,
               ? async () => {
                 // the transcript's own reads are not part of the lab: kept off the terminal and --json
                 const run = transcript.ownedBy();
-                transcript.offer(await unobserved(async () => readTopology({ scope: await runScope(run) })));
+                transcript.offer(
+                  await unobserved(async () =>
+                    readTopology({ scope: await runScope(run), pods: podLabels() })
+                  ),
+                );
               }
               : undefined,
           });

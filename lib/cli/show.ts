@@ -2,9 +2,10 @@
  * `cnilab show`: the live topology, read from the kernel.
  * @module
  */
-import { terminalWidth } from "../lab/text.ts";
+import { terminalWidth } from "../text/mod.ts";
 import { listOwners } from "../ownership/mod.ts";
-import { readTopology, renderMermaid, renderText, runScope } from "../topology/mod.ts";
+import { readTopology, renderMermaid, renderText } from "../topology/mod.ts";
+import { podLabels, runScope } from "./scope.ts";
 import { parseArgs } from "./args.ts";
 import { type Command, UsageError } from "./command.ts";
 import { requireRoot } from "./env.ts";
@@ -56,6 +57,7 @@ ports; veth pairs matched end to end across namespaces.
       allHostLinks: values.all,
       namespaceFilter: prefix ? (name) => name.startsWith(prefix) : undefined,
       scope,
+      pods: podLabels(),
     });
     if (values.json) console.log(JSON.stringify(topology, null, 2));
     else if (values.mermaid) console.log(renderMermaid(topology, { processes: values.processes }));

@@ -4,7 +4,7 @@
  * is word-wrapped into what is left.
  * @module
  */
-import { displayWidth, padEnd, terminalWidth, wrap } from "../lab/text.ts";
+import { displayWidth, padEnd, terminalWidth, wrap } from "../text/mod.ts";
 
 /** Options for {@link table}. */
 export interface TableOptions {

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync, writeSync } from "node:fs";
-import { terminalWidth, wrap } from "./text.ts";
+import { terminalWidth, wrap } from "../text/mod.ts";
 
 /** What to do with the step about to run. */
 export type StepAnswer = "run" | "repeat" | "quit";

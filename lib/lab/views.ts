@@ -3,7 +3,7 @@
  * @module
  */
 import { type CnilabEvent, type CommandEndEvent, subscribe } from "../events/mod.ts";
-import { terminalWidth, wrap } from "./text.ts";
+import { terminalWidth, wrap } from "../text/mod.ts";
 
 /** ANSI styling, off when the output is not a terminal or NO_COLOR is set. */
 export function palette(color: boolean) {

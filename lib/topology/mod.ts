@@ -7,9 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { addr, type Address, type Link, link, netns, type Route, route } from "../iproute2/mod.ts";
-import { listOwners } from "../ownership/mod.ts";
-import { listStates } from "../sandbox/state.ts";
-import { wrap } from "../lab/text.ts";
+import { wrap } from "../text/mod.ts";
 
 /** A link as drawn: where it is, what it is, its addresses. */
 export interface TopoLink {
@@ -32,7 +30,7 @@ export interface TopoNamespace {
   /** Processes in the namespace: PID and command name (`pause` for a holder). */
   processes: { pid: number; comm: string }[];
   /** The pod whose sandbox holds this namespace (from the sandbox's state), when it is one. */
-  pod?: { namespace: string; name: string; sandboxId: string };
+  pod?: PodLabel;
   links: TopoLink[];
   routes: string[];
 }
@@ -51,48 +49,22 @@ export interface ReadOptions {
   allHostLinks?: boolean;
   /** Only what one run owns (see {@link runScope}): its namespaces, its host links and their ports/peers. */
   scope?: Scope;
+  /** The pods by netns name (from the sandbox runtime's state), to label their namespaces. */
+  pods?: Map<string, PodLabel>;
 }
 
-/** What one cnilab run owns, by name. */
+/** What one cnilab run owns, by name (lib/cli/scope.ts reads it from the run's journal). */
 export interface Scope {
   namespaces: Set<string>;
   /** Host links the run recorded (its bridges, …). */
   links: Set<string>;
 }
 
-/**
- * What a run owns: the objects in its journal, and those of the pods it started (the sandbox runtime
- * gives each pod its own journal, begun by the same process while the run was under way).
- */
-export async function runScope(runId: string): Promise<Scope> {
-  const owners = await listOwners();
-  const run = owners.find((o) => o.id === runId || o.id.startsWith(runId));
-  const scope: Scope = { namespaces: new Set(), links: new Set() };
-  if (!run) return scope;
-  const pods = owners.filter((o) =>
-    o.id !== run.id && o.info.kind === "pod" && o.info.pid === run.info.pid &&
-    o.info.pidStart === run.info.pidStart && o.info.createdAt >= run.info.createdAt
-  );
-  const ids = new Set([run.id, ...pods.map((p) => p.id)]);
-  for (const o of [run, ...pods]) {
-    for (const obj of o.objects()) {
-      if (obj.kind === "netns") scope.namespaces.add(obj.name);
-      if (obj.kind === "link" && !obj.netns) scope.links.add(obj.name);
-    }
-  }
-  // a sandbox pins its netns under /var/run/netns: the state says which one is whose
-  for (const st of safeStates()) {
-    if (ids.has(st.ownerId) && st.netns.name) scope.namespaces.add(st.netns.name);
-  }
-  return scope;
-}
-
-function safeStates(): ReturnType<typeof listStates> {
-  try {
-    return listStates();
-  } catch {
-    return [];
-  }
+/** The pod a namespace belongs to, as its sandbox's state names it. */
+export interface PodLabel {
+  namespace: string;
+  name: string;
+  sandboxId: string;
 }
 
 function comm(pid: number): string {
@@ -127,7 +99,6 @@ export async function readTopology(opts: ReadOptions = {}): Promise<Topology> {
   const named = (await netns.list()).filter((n) =>
     (opts.namespaceFilter?.(n.name) ?? true) && (!opts.scope || opts.scope.namespaces.has(n.name))
   );
-  const pods = new Map(safeStates().filter((st) => st.netns.name).map((st) => [st.netns.name, st]));
   const namespaces: TopoNamespace[] = [];
   const rawByNs = new Map<string, Link[]>();
   for (const n of named) {
@@ -139,11 +110,11 @@ export async function readTopology(opts: ReadOptions = {}): Promise<Topology> {
     }
     rawByNs.set(n.name, links);
     const pids = await netns.pids(n.name);
-    const pod = pods.get(n.name);
+    const pod = opts.pods?.get(n.name);
     namespaces.push({
       name: n.name,
       processes: pids.map((pid) => ({ pid, comm: comm(pid) })),
-      ...(pod ? { pod: { namespace: pod.namespace, name: pod.name, sandboxId: pod.id } } : {}),
+      ...(pod ? { pod } : {}),
       links: toTopoLinks(n.name, links, await addr.list({ netns: n.name })),
       routes: (await route.list({ netns: n.name })).map(routeText),
     });
