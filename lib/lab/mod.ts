@@ -251,7 +251,9 @@ export async function runLab<S>(lab: Lab<S>, options: RunOptions = {}): Promise<
         await Promise.race([work, aborted]);
         if (interrupted) {
           // bounded wait so the object being created right now is recorded before teardown reads the journal
-          await Promise.race([work.catch(() => {}), sleep(5000)]);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([work.catch(() => {}), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+          clearTimeout(timer); // a pending timer would keep the process alive after the report
           error = `interrupted by ${interruptReason}`;
         }
       } catch (e) {
