@@ -16,9 +16,16 @@ function tmux(...args: string[]): string {
   return r.stdout.toString();
 }
 
-/** The pane's text, wrapped lines joined (what the presenter sees, as one text). */
+/** The pane's text with its history, wrapped lines joined (what the presenter saw, as one text). */
 function screen(session: string): string {
   return tmux("capture-pane", "-p", "-J", "-S", "-", "-t", session);
+}
+
+/** Lines the terminal had to wrap: tmux marks them, and -J joins them back. */
+function wrappedLines(session: string): number {
+  const raw = tmux("capture-pane", "-p", "-S", "-", "-t", session).split("\n").length;
+  const joined = screen(session).split("\n").length;
+  return raw - joined;
 }
 
 /** Polls the pane until `seen` holds (the lab is slow or fast: this waits for the screen, not a time). */
@@ -107,7 +114,29 @@ describe("--step in a terminal", () => {
     expect(await exitStatus(exitFile)).toBe(0);
     text = screen("enter");
     expect(text).toContain("✓ passed");
+    expect(wrappedLines("enter")).toBe(0);
     expect(running.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]); // cnilab is gone
+    expect(await hostSnapshot()).toEqual(before);
+  });
+
+  test("Enter through `run all --step` at 80x24: every lab passes, no line is wrapped", async () => {
+    const before = await hostSnapshot();
+    const { exitFile } = start("all", "run all --step");
+    let answered = 0;
+    const headers = (t: string) => t.split("▸ Step ").length - 1;
+    while (!existsSync(exitFile)) {
+      const text = screen("all");
+      if (text.includes("Enter: run · r: repeat · q: quit") && headers(text) > answered) {
+        tmux("send-keys", "-t", "all", "Enter");
+        answered++; // the next prompt comes after the next step's header
+      } else await sleep(100);
+    }
+    expect(await exitStatus(exitFile)).toBe(0);
+    // one prompt per step of every lab (without --keep the deletion steps run too)
+    const labs = ["2.1", "2.2", "2.3", "2.4", "2.5"].map((s) => findLab(s)!);
+    expect(answered).toBe(labs.reduce((n, l) => n + l.steps, 0));
+    expect(screen("all")).toMatch(/2\.5 network-namespace-lifecycle +✓ passed/);
+    expect(wrappedLines("all")).toBe(0);
     expect(await hostSnapshot()).toEqual(before);
   });
 
