@@ -262,3 +262,62 @@ export function box(title: string, lines: string[], width = terminalWidth() - 2)
     `└${"─".repeat(inner + 2)}┘`,
   ].join("\n");
 }
+
+/** What the kubelet asked the runtime for, by the CNI command the runtime then ran. */
+const CRI_REQUEST: Record<string, string> = {
+  ADD: "RunPodSandbox",
+  DEL: "StopPodSandbox",
+  CHECK: "PodSandboxStatus",
+  STATUS: "Status",
+  GC: "(garbage collection)",
+};
+
+/** A plugin's answer in a few words: the addresses of an ADD result, "ok", or its CNI error. */
+function answer(c: PluginCall): string {
+  try {
+    const out = JSON.parse(c.stdout || "{}") as { ips?: { address: string }[]; code?: number; msg?: string };
+    if (c.exitCode !== 0) return `exit ${c.exitCode}: error ${out.code ?? "?"} ${out.msg ?? ""}`.trim();
+    if (out.ips?.length) return `result: ${out.ips.map((ip) => ip.address).join(", ")}`;
+  } catch {
+    if (c.exitCode !== 0) return `exit ${c.exitCode}`;
+  }
+  return c.exitCode === 0 ? "ok" : `exit ${c.exitCode}`;
+}
+
+/**
+ * The recorded plugin calls as a sequence: kubelet → CRI runtime (the request that caused them), runtime →
+ * plugin (CNI_COMMAND and ifname), plugin → its IPAM plugin when it delegated (a call that ran inside
+ * another's window), and each answer back.
+ */
+export function callSequence(calls: PluginCall[], runtime = "CRI runtime"): {
+  participants: string[];
+  messages: { from: string; to: string; text: string; reply?: boolean }[];
+} {
+  const participants = ["kubelet", runtime, ...new Set(calls.map((c) => c.type))];
+  const messages: { from: string; to: string; text: string; reply?: boolean }[] = [];
+  const caller = (c: PluginCall) =>
+    calls.find((o) => o !== c && o.type !== c.type && o.start <= c.start && c.end <= o.end)?.type ?? runtime;
+  let request = "";
+  const open: { call: PluginCall; from: string }[] = [];
+  const closeUntil = (t: number) => {
+    // answers come back in the order the calls end
+    while (open.length && open.at(-1)!.call.end <= t) {
+      const { call, from } = open.pop()!;
+      messages.push({ from: call.type, to: from, text: answer(call), reply: true });
+    }
+  };
+  for (const c of calls) {
+    closeUntil(c.start);
+    const from = caller(c);
+    if (
+      from === runtime && open.length === 0 && CRI_REQUEST[c.command] && CRI_REQUEST[c.command] !== request
+    ) {
+      request = CRI_REQUEST[c.command];
+      messages.push({ from: "kubelet", to: runtime, text: request });
+    }
+    messages.push({ from, to: c.type, text: `CNI_COMMAND=${c.command} CNI_IFNAME=${c.ifname || "-"}` });
+    open.push({ call: c, from });
+  }
+  closeUntil(Infinity);
+  return { participants, messages };
+}

@@ -76,8 +76,12 @@ export interface FileEvent {
   type: "file";
   path: string;
   content: string;
-  /** e.g. `cat > /var/lib/cni/networks/net/10.250.1.2 <<EOF` (the content and EOF follow). */
+  /** e.g. `cat > /var/lib/cni/networks/net/10.250.1.2 <<'EOF'` (then the content and EOF). */
   command: string;
+  /** The command is a here-document: the content follows it, then a line `EOF`. */
+  heredoc: boolean;
+  /** Commands typed after it (a chmod). */
+  after?: string[];
 }
 
 /**

@@ -28,7 +28,9 @@ export interface LabContext<S> {
    * Shows a file that was written (by the lab, the runtime or a plugin) as the command a person would
    * type to write it: `cat > PATH <<EOF`, the content, `EOF`.
    */
-  fileWritten(path: string, content: string): void;
+  fileWritten(path: string, content: string, mode?: number): void;
+  /** Writes a file the story is about (recorded like {@link Owner.writeFile}) and shows it being written. */
+  writeFile(path: string, content: string, mode?: number): Promise<void>;
   /** Records a sequence of calls (kubelet → runtime → plugins) for the handout's sequence diagram. */
   sequence(title: string, participants: string[], messages: SequenceEvent["messages"]): void;
 }
@@ -135,6 +137,32 @@ export class LabNotReady extends Error {
   }
 }
 
+/** Quotes a word for sh when it needs it. */
+function shWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * What a person types to write a file: a here-document for a multi-line text, else printf with escapes,
+ * exact to the byte (a host-local reservation is "<id>\r\neth0", no final newline); then chmod when the
+ * mode is not the default.
+ */
+export function fileCommand(
+  path: string,
+  content: string,
+  mode = 0o644,
+): { command: string; heredoc: boolean; after?: string[] } {
+  const after = mode === 0o644 ? undefined : [`chmod ${mode.toString(8)} ${shWord(path)}`];
+  // deno-lint-ignore no-control-regex
+  // (a here-document ends the file with a newline: for a multi-line text file that is what a person writes)
+  const plain = content.includes("\n") && !/[\x00-\x08\x0b-\x1f\x7f]/.test(content) &&
+    !/^EOF$/m.test(content);
+  if (plain) return { command: `cat > ${shWord(path)} <<'EOF'`, heredoc: true, after };
+  const escaped = content.replaceAll("\\", "\\\\").replaceAll("%", "%%").replaceAll("\r", "\\r")
+    .replaceAll("\n", "\\n").replaceAll("\t", "\\t");
+  return { command: `printf ${shWord(escaped)} > ${shWord(path)}`, heredoc: false, after };
+}
+
 function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -164,7 +192,12 @@ export async function runLab<S>(lab: Lab<S>, options: RunOptions = {}): Promise<
     note: (text) => emit({ type: "note", text }),
     expect: (name, actual, expected) => check(name, deepEqual(actual, expected), expected, actual),
     expectThat: (name, ok, expected, actual) => check(name, ok, expected, actual),
-    fileWritten: (path, content) => emit({ type: "file", path, content, command: `cat > ${path} <<'EOF'` }),
+    fileWritten: (path, content, mode) =>
+      emit({ type: "file", path, content, ...fileCommand(path, content, mode) }),
+    writeFile: async (path, content, mode = 0o644) => {
+      await owner.writeFile(path, content, mode);
+      emit({ type: "file", path, content, ...fileCommand(path, content, mode) });
+    },
     sequence: (title, participants, messages) => emit({ type: "sequence", title, participants, messages }),
   };
 

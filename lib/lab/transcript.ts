@@ -114,7 +114,14 @@ export class Transcript {
         this.parts.push(`> warning: ${prose(e.message)}`);
         break;
       case "file":
-        this.parts.push(fence(`$ ${e.command}\n${e.content.replace(/\n$/, "")}\nEOF`, "console"));
+        this.parts.push(fence(
+          [
+            `$ ${e.command}`,
+            ...(e.heredoc ? [e.content.replace(/\n$/, ""), "EOF"] : []),
+            ...(e.after ?? []).map((cmd) => `$ ${cmd}`),
+          ].join("\n"),
+          "console",
+        ));
         break;
       case "sequence":
         this.parts.push(

@@ -99,8 +99,11 @@ export function terminalView(
         break;
       case "file":
         write(fit(`${c.yellow("$")} ${e.command}`, "  ", "      "));
-        write(c.dim(fit(e.content.replace(/\n$/, ""), "    │ ")));
-        write(fit("EOF", "    "));
+        if (e.heredoc) {
+          write(c.dim(fit(e.content.replace(/\n$/, ""), "    │ ")));
+          write(c.dim("    │ EOF"));
+        }
+        for (const cmd of e.after ?? []) write(fit(`${c.yellow("$")} ${cmd}`, "  ", "      "));
         break;
       case "step:end":
         if (e.error) write(c.red(`  ✗ step failed: ${e.error}`));
