@@ -81,8 +81,8 @@ describe("cnilab show", () => {
     const ports = lines.filter((l) => /port veth/.test(l));
     expect(ports.length).toBe(2);
     // the bridge is the host's only child here; its first port ├─, its last └─
-    expect(ports[0]).toMatch(/^ {3}├─ port veth[0-9a-f]{8} \(veth\)  ⇄ cni-[0-9a-f]{8}\/eth0$/);
-    expect(ports[1]).toMatch(/^ {3}└─ port veth[0-9a-f]{8} \(veth\)  ⇄ cni-[0-9a-f]{8}\/eth0$/);
+    expect(ports[0]).toMatch(/^ {3}├─ port veth[0-9a-f]{8} \(veth\) {2}⇄ cni-[0-9a-f]{8}\/eth0$/);
+    expect(ports[1]).toMatch(/^ {3}└─ port veth[0-9a-f]{8} \(veth\) {2}⇄ cni-[0-9a-f]{8}\/eth0$/);
     expect(lines).toContain(
       `└─ ${BRIDGE} (bridge) ${lines.find((l) => l.includes(BRIDGE))!.split("(bridge) ")[1]}`,
     );

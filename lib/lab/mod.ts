@@ -153,8 +153,8 @@ export function fileCommand(
   mode = 0o644,
 ): { command: string; heredoc: boolean; after?: string[] } {
   const after = mode === 0o644 ? undefined : [`chmod ${mode.toString(8)} ${shWord(path)}`];
-  // deno-lint-ignore no-control-regex
   // (a here-document ends the file with a newline: for a multi-line text file that is what a person writes)
+  // deno-lint-ignore no-control-regex
   const plain = content.includes("\n") && !/[\x00-\x08\x0b-\x1f\x7f]/.test(content) &&
     !/^EOF$/m.test(content);
   if (plain) return { command: `cat > ${shWord(path)} <<'EOF'`, heredoc: true, after };
