@@ -109,7 +109,10 @@ describe("kept runs", () => {
             /\b[0-9a-f]{8}\b/g,
             "ID",
           )
-          .replace(/\d+(\.\d+)? (ms|s)\b/g, "T").replace(/10\.250\.\d+\.\d+/g, "IP")
+          .replace(/[0-9a-f]{64}/g, "SANDBOX").replace(/\d+(\.\d+)? (ms|s)\b/g, "T").replace(
+            /10\.250\.\d+\.\d+/g,
+            "IP",
+          )
           .replace(/veth[0-9a-f]{8}/g, "VETH").replace(/\b\d{2,}\b/g, "N").split(/(?=[✓$·▸])/);
       expect(normal(r.stdout)).toEqual(normal(plain.stdout));
     } finally {
