@@ -62,7 +62,10 @@ describe("80 columns", () => {
     const runId = /run ([0-9a-f]{8})\)/.exec(kept.stdout)![1];
     const pods = await fits(["pod", "ls"]);
     expect(pods).toMatch(/^NAMESPACE +NAME +READY +STATUS +IP +AGE$/m);
-    expect(await fits(["pod", "ls", "-o", "wide"])).toContain("NETNS");
+    // -o wide asks for every column in full, like kubectl's: not fitted, but all there
+    const wide = await cli(["pod", "ls", "-o", "wide"], { env });
+    expect(wide.stdout).toMatch(/^NAMESPACE +NAME +READY +STATUS +IP +AGE +NETNS +SANDBOX +PAUSE$/m);
+    expect(wide.stdout).toMatch(/ cni-[0-9a-f-]{36} +[0-9a-f]{13} +\d+$/m);
     const show = await fits(["show"]);
     expect(show).toMatch(/pod default\/\S+ \(cni-[0-9a-f]{8}\)/);
     await fits(["show", "--processes"]);

@@ -27,7 +27,6 @@ import {
 } from "../sandbox/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 import { table } from "./table.ts";
-import { shortNs } from "../topology/mod.ts";
 import { requireRoot } from "./env.ts";
 
 const USAGE = `usage:
@@ -53,7 +52,8 @@ run   RunPodSandbox (netns /var/run/netns/cni-<uuid>, pause holder, CNI ADD),
       otherwise cnilab's default conflist (bridge cnilab0, host-local
       10.89.0.0/16) run by cnilab's plugins (dist/cni, when built) or, with
       --plugins reference, by the reference plugins (/usr/lib/cni).
-ls    the pods, like 'kubectl get pods' (-o wide: netns, sandbox id, pause PID)
+ls    the pods, like 'kubectl get pods'; -o wide adds the netns, sandbox id and
+      pause PID in full (as wide as they are)
 exec  runs a command in a container's namespaces (network, IPC, UTS; PID with
       shareProcessNamespace)
 logs  a container's output (default: the first container)
@@ -236,19 +236,23 @@ function podLs(argv: string[]): number {
     console.log("No pods found.");
     return Exit.Ok;
   }
-  // like `kubectl get pods`; -o wide adds where the pod lives: its netns (cni-… cut to 8 hex digits), its
-  // sandbox id and pause PID, with namespace/name in one column (as many columns as the terminal holds)
+  // like `kubectl get pods`, fitted to the terminal; -o wide, like kubectl's, asks for every column in
+  // full (the netns and sandbox id to copy into other commands) and is as wide as they are
   const wide = values.output === "wide";
-  const head = wide
-    ? ["NAME", "READY", "STATUS", "IP", "NETNS", "SANDBOX", "AGE", "PAUSE"]
-    : ["NAMESPACE", "NAME", "READY", "STATUS", "IP", "AGE"];
+  const head = [
+    "NAMESPACE",
+    "NAME",
+    "READY",
+    "STATUS",
+    "IP",
+    "AGE",
+    ...(wide ? ["NETNS", "SANDBOX", "PAUSE"] : []),
+  ];
   const rows = pods.map((s) => {
     const r = podRow(s);
-    return wide
-      ? [`${r[0]}/${r[1]}`, r[2], r[3], r[6], shortNs(r[8]), r[7], r[5], r[9]]
-      : [r[0], r[1], r[2], r[3], r[6], r[5]];
+    return [r[0], r[1], r[2], r[3], r[6], r[5], ...(wide ? [r[8], r[7], r[9]] : [])];
   });
-  console.log(table(head, rows, { flex: wide ? 0 : 1, minFlex: wide ? 18 : 12 }));
+  console.log(table(head, rows, wide ? { width: Infinity } : { flex: 1 }));
   return Exit.Ok;
 }
 
