@@ -309,10 +309,10 @@ export function callSequence(calls: PluginCall[], runtime = "CRI runtime"): {
   for (const c of calls) {
     closeUntil(c.start);
     const from = caller(c);
-    if (
-      from === runtime && open.length === 0 && CRI_REQUEST[c.command] && CRI_REQUEST[c.command] !== request
-    ) {
-      request = CRI_REQUEST[c.command];
+    // a DEL without a namespace is RemovePodSandbox stopping the sandbox a second time
+    const asked = c.command === "DEL" && !c.netns ? "RemovePodSandbox" : CRI_REQUEST[c.command];
+    if (from === runtime && open.length === 0 && asked && asked !== request) {
+      request = asked;
       messages.push({ from: "kubelet", to: runtime, text: request });
     }
     messages.push({ from, to: c.type, text: `CNI_COMMAND=${c.command} CNI_IFNAME=${c.ifname || "-"}` });

@@ -21,6 +21,7 @@ const CASES: Record<string, string[][]> = {
     "/x",
     "--ifname",
   ]],
+  errata: [["errata", "--bogus"], ["errata", "extra"]],
   exercise: [["exercise", "list", "--bogus"], ["exercise", "list", "extra"], ["exercise", "start"]],
   "install-plugins": [["install-plugins", "--bogus"], ["install-plugins", "extra"], [
     "install-plugins",

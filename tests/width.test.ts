@@ -49,11 +49,12 @@ describe("80 columns", () => {
     await fits(["exercise", "list"]);
   });
 
-  test("list, doctor", async () => {
+  test("list, doctor, errata", async () => {
     const list = await fits(["list"]);
     expect(list).toMatch(/^SECTION +ID +TITLE/m);
     expect(await fits(["list", "-o", "wide"])).toContain("SUMMARY");
     await fits(["doctor"]);
+    await fits(["errata"]);
   });
 
   test("with a lab kept: pod ls, show, ps; then down removes it", async () => {
