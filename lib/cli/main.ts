@@ -69,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const usage = error instanceof UsageError ? error : usageErrorOf(error);
     if (usage) {
-      const hint = /--help/.test(usage.message) ? "" : `; see 'cnilab ${name} --help'`;
+      // the fix, when the message has none yet: where to look
+      const hint = /--help|\bcnilab /.test(usage.message) ? "" : `; see 'cnilab ${name} --help'`;
       console.error(`cnilab ${name}: ${oneLine(usage)}${hint}`);
       return usage.exitCode;
     }
