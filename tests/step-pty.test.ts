@@ -77,7 +77,9 @@ async function exitStatus(exitFile: string): Promise<number> {
 }
 
 beforeAll(() => {
-  tmux("start-server");
+  // a session that keeps the private server up, and history enough for `run all` whole
+  tmux("new-session", "-d", "-s", "keep", "sleep 3600");
+  tmux("set-option", "-g", "history-limit", "100000");
 });
 
 afterAll(() => {
