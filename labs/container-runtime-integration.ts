@@ -126,11 +126,11 @@ export const containerRuntimeIntegration: Lab<State> = {
         s.dir = await labDir(ctx);
         ({ binDir: s.binDir, callsDir: s.callsDir } = await recordingBinDir(ctx, s.dir));
         const [a, b] = s.subnets;
-        await ctx.owner.writeFile(
+        await ctx.writeFile(
           `${s.dir}/net.d/10-net-a.conflist`,
           bridgeConflist("net-a", BRIDGES.a, a, `${s.dir}/ipam`),
         );
-        await ctx.owner.writeFile(
+        await ctx.writeFile(
           `${s.dir}/net.d/20-net-b.conflist`,
           bridgeConflist("net-b", BRIDGES.b, b, `${s.dir}/ipam`),
         );
@@ -185,6 +185,7 @@ export const containerRuntimeIntegration: Lab<State> = {
       async run(ctx) {
         const s = ctx.state;
         writeFileSync(s.toml, configToml(s.binDir, `${s.dir}/net.d`, 2));
+        ctx.fileWritten(s.toml, configToml(s.binDir, `${s.dir}/net.d`, 2));
         const pod = await podFromConfig(ctx, "lab23-two");
         ctx.note(`lab23-two: ${(await interfaces(pod)).join(", ")}`);
       },
@@ -212,6 +213,7 @@ export const containerRuntimeIntegration: Lab<State> = {
       async run(ctx) {
         const s = ctx.state;
         writeFileSync(s.toml, configToml(s.binDir, `${s.dir}/net.d`, 1));
+        ctx.fileWritten(s.toml, configToml(s.binDir, `${s.dir}/net.d`, 1));
         const before = readCalls(s.callsDir).length;
         await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => podFromConfig(ctx, `lab23-c${i}`)));
         const adds = readCalls(s.callsDir).slice(before).filter((c) =>
@@ -274,9 +276,10 @@ export const containerRuntimeIntegration: Lab<State> = {
   }]
 }
 `;
-        await ctx.owner.writeFile(`${s.dir}/template.json`, template);
+        await ctx.writeFile(`${s.dir}/template.json`, template);
         await ctx.owner.mkdir(`${s.dir}/net.d-template`);
         writeFileSync(s.toml, configToml(s.binDir, `${s.dir}/net.d-template`, 1, `${s.dir}/template.json`));
+        ctx.fileWritten(s.toml, configToml(s.binDir, `${s.dir}/net.d-template`, 1, `${s.dir}/template.json`));
         const settings = readContainerdConfig(s.toml);
         await ctx.owner.record({ kind: "path", path: `${s.dir}/net.d-template/${TEMPLATE_CONF_NAME}` });
         const written = applyConfTemplate(settings, podCidr);

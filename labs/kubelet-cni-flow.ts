@@ -28,6 +28,7 @@ import {
 import { run } from "../lib/shell/mod.ts";
 import {
   bridgeConflist,
+  callSequence,
   freeSubnet,
   labDir,
   markedBridge,
@@ -144,7 +145,7 @@ export const kubeletCniFlow: Lab<State> = {
           bridgeConflist("lab22", BRIDGE, subnet, `${s.dir}/ipam`, { defaultGateway: true }),
         );
         conf.plugins[0].dns = { nameservers: [RESULT_DNS] };
-        await ctx.owner.writeFile(`${s.confDir}/10-lab22.conflist`, JSON.stringify(conf, null, 2));
+        await ctx.writeFile(`${s.confDir}/10-lab22.conflist`, JSON.stringify(conf, null, 2));
         await markedBridge(ctx, BRIDGE);
         await timed(s, "2", async () => {
           const cni = await CniNetworks.load({ confDir: s.confDir, binDirs: [s.binDir], loopback: false });
@@ -441,6 +442,8 @@ export const kubeletCniFlow: Lab<State> = {
         s.netnsAfterStop = existsSync(s.sandbox!.netns.path);
         await timed(s, "remove", () => removePodSandbox(s.sandbox!.id));
         await ctx.owner.forget(podUndo(POD));
+        const recorded = callSequence(readCalls(ctx.state.callsDir));
+        ctx.sequence("The calls the recorder wrote down", recorded.participants, recorded.messages);
       },
       async check(ctx) {
         const s = ctx.state;

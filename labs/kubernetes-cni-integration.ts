@@ -32,6 +32,7 @@ import { run } from "../lib/shell/mod.ts";
 import {
   box,
   bridgeConflist,
+  callSequence,
   describeCalls,
   describeNetlink,
   freeSubnet,
@@ -147,13 +148,13 @@ export const kubernetesCniIntegration: Lab<State> = {
           bridge: BRIDGE,
           ipam: { type: "cnilab-host-local", subnet: subnet.cidr, dataDir: s.dataDir },
         };
-        await ctx.owner.writeFile(`${s.confDir}/${BROKEN}`, '{ "cniVersion": "1.0.0", "name": ');
-        await ctx.owner.writeFile(
+        await ctx.writeFile(`${s.confDir}/${BROKEN}`, '{ "cniVersion": "1.0.0", "name": ');
+        await ctx.writeFile(
           `${s.confDir}/10-${NETWORK}.conflist`,
           bridgeConflist(NETWORK, BRIDGE, subnet, s.dataDir, { defaultGateway: true }),
         );
-        await ctx.owner.writeFile(`${s.confDir}/99-fallback.conf`, JSON.stringify(fallback, null, 2));
-        await ctx.owner.writeFile(`${s.confDir}/README.txt`, "not a CNI config: ignored by extension\n");
+        await ctx.writeFile(`${s.confDir}/99-fallback.conf`, JSON.stringify(fallback, null, 2));
+        await ctx.writeFile(`${s.confDir}/README.txt`, "not a CNI config: ignored by extension\n");
         ({ binDir: s.binDir, callsDir: s.callsDir } = await recordingBinDir(ctx, s.dir));
         // the bridge the network's plugin will adopt, marked as this lab's so teardown removes it
         await markedBridge(ctx, BRIDGE);
@@ -466,6 +467,8 @@ export const kubernetesCniIntegration: Lab<State> = {
         await removePodSandbox(s.pod!.id);
         await ctx.owner.forget(podUndo(POD));
         ctx.note(describeCalls(calls(s, "DEL")));
+        const recorded = callSequence(readCalls(s.callsDir));
+        ctx.sequence("The calls the recorder wrote down", recorded.participants, recorded.messages);
       },
       async check(ctx) {
         const s = ctx.state;

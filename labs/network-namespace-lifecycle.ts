@@ -287,9 +287,9 @@ export const networkNamespaceLifecycle: Lab<State> = {
         const subnet = ctx.state.subnet.split("/")[0].split(".").slice(0, 3).join(".");
         for (const [i, pod] of ctx.state.pods.entries()) {
           pod.ip = `${subnet}.${i + 2}`;
-          await ctx.owner.writeFile(`${IPAM_DIR}/${pod.ip}`, `${pod.sandboxId}\r\neth0`, 0o600);
+          await ctx.writeFile(`${IPAM_DIR}/${pod.ip}`, `${pod.sandboxId}\r\neth0`, 0o600);
         }
-        await ctx.owner.writeFile(`${IPAM_DIR}/last_reserved_ip.0`, ctx.state.pods.at(-1)!.ip, 0o600);
+        await ctx.writeFile(`${IPAM_DIR}/last_reserved_ip.0`, ctx.state.pods.at(-1)!.ip, 0o600);
       },
       check(ctx) {
         for (const pod of ctx.state.pods) {
@@ -321,7 +321,7 @@ export const networkNamespaceLifecycle: Lab<State> = {
             commands.linkUp("lo"),
             commands.routeAdd({ dst: "default", via: ctx.state.gateway, dev: "eth0" }),
           ], { netns: pod.netns });
-          await ctx.owner.writeFile(
+          await ctx.writeFile(
             `/etc/netns/${pod.netns}/resolv.conf`,
             "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",
           );
@@ -460,7 +460,7 @@ export const networkNamespaceLifecycle: Lab<State> = {
       async run(ctx) {
         const pod = ctx.state.pods[0];
         const root = `${ctx.state.dir}/www-${pod.name}`;
-        await ctx.owner.writeFile(`${root}/index.html`, `hello from ${pod.name} (${pod.ip})\n`);
+        await ctx.writeFile(`${root}/index.html`, `hello from ${pod.name} (${pod.ip})\n`);
         await startApp(ctx, pod);
         ctx.expect(
           "the app answers before the crash",

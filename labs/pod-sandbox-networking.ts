@@ -100,7 +100,7 @@ export const podSandboxNetworking: Lab<State> = {
         s.confDir = `${s.dir}/net.d`;
         ({ binDir: s.binDir } = await recordingBinDir(ctx, s.dir));
         const subnet = s.subnet!;
-        await ctx.owner.writeFile(
+        await ctx.writeFile(
           `${s.confDir}/10-lab24.conflist`,
           bridgeConflist("lab24", BRIDGE, subnet, `${s.dir}/ipam`),
         );

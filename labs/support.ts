@@ -10,6 +10,7 @@ import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
 import { ipEquivalent } from "../lib/netlink/mod.ts";
 import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
 import { guardSysctl, type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
+import { displayWidth, padEnd, terminalWidth, wrap } from "../lib/text/mod.ts";
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -235,28 +236,16 @@ export function readCalls(callsDir: string): PluginCall[] {
   return calls.sort((a, b) => a.start - b.start);
 }
 
-/** One line per call, for narration: "ADD cnilab-bridge eth0 (prevResult: yes)". */
+/** One line per call, for narration: "ADD cnilab-bridge eth0 netns=cni-1a2b3c4d… prev: yes exit 0". */
 export function describeCalls(calls: PluginCall[]): string {
+  // a pod's netns path is long (cni-<uuid>): its first 8 hex digits name it well enough here
+  const netnsName = (p: string) =>
+    p ? p.replace(/^.*\//, "").replace(/^(cni-[0-9a-f]{8})-[0-9a-f-]+$/, "$1…") : "-";
   return calls.map((c) =>
-    `${c.command.padEnd(5)} ${c.type.padEnd(18)} ifname=${c.ifname.padEnd(4)} netns=${
-      c.netns || "-"
-    }  prevResult: ${"prevResult" in c.stdin ? "yes" : "no"}  exit ${c.exitCode}`
+    `${c.command.padEnd(5)} ${c.type.padEnd(17)} ${c.ifname.padEnd(4)} netns=${netnsName(c.netns)}  prev: ${
+      "prevResult" in c.stdin ? "yes" : "no"
+    }  exit ${c.exitCode}`
   ).join("\n");
-}
-
-/** `text` broken at spaces into lines of at most `width` (its own indent kept, continuations deeper). */
-function wrap(text: string, width = 76): string[] {
-  const lead = text.match(/^ */)![0];
-  const out: string[] = [];
-  let line = lead;
-  for (const word of text.slice(lead.length).split(" ")) {
-    if (line.trim() && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = `${lead}      ${word}`;
-    } else line = line.trim() ? `${line} ${word}` : `${line}${word}`;
-  }
-  if (line.trim()) out.push(line);
-  return out;
 }
 
 /**
@@ -269,24 +258,88 @@ export function describeNetlink(call: PluginCall): string {
     `${call.type} ${call.command} asked the kernel (rtnetlink), and the \`ip\` for each request:`,
   ];
   for (const l of call.netlink) {
-    lines.push(...wrap(l));
+    lines.push(...wrap(l, terminalWidth() - 4, "", "      ").split("\n"));
     const cmd = ipEquivalent(l, ns);
-    if (cmd) lines.push(...wrap(`    $ ${cmd}`));
+    if (cmd) lines.push(...wrap(`$ ${cmd}`, terminalWidth() - 4, "    ", "        ").split("\n"));
   }
   return lines.join("\n");
 }
 
-/** Draws one of the chapter's boxes, filled with live values. */
-export function box(title: string, lines: string[]): string {
-  const width = Math.max(title.length + 4, ...lines.map((l) => [...l].length)) + 2;
-  const pad = (l: string) => l + " ".repeat(width - [...l].length);
+/**
+ * Draws one of the chapter's boxes, filled with live values, to fit `width` columns (default: the
+ * terminal's, less the narration's indent): long lines wrap inside the box; narrower than a box can usefully be, it is a list instead.
+ */
+export function box(title: string, lines: string[], width = terminalWidth() - 2): string {
+  const avail = width - 4; // "│ " and " │"
+  if (avail < 32) return [`${title}:`, ...lines.map((l) => wrap(l, width, "  ", "    "))].join("\n");
+  const wrapped = lines.flatMap((l) => wrap(l, avail, "", "  ").split("\n"));
+  const inner = Math.min(avail, Math.max(displayWidth(title) + 4, ...wrapped.map(displayWidth)) + 2);
   const head = ` ${title} `;
-  const left = Math.floor((width - head.length) / 2);
+  const left = Math.max(0, Math.floor((inner - displayWidth(head)) / 2));
   return [
-    `┌${"─".repeat(width + 2)}┐`,
-    `│ ${" ".repeat(left)}${head}${" ".repeat(width - left - head.length)} │`,
-    `├${"─".repeat(width + 2)}┤`,
-    ...lines.map((l) => `│ ${pad(l)} │`),
-    `└${"─".repeat(width + 2)}┘`,
+    `┌${"─".repeat(inner + 2)}┐`,
+    `│ ${padEnd(" ".repeat(left) + head, inner)} │`,
+    `├${"─".repeat(inner + 2)}┤`,
+    ...wrapped.map((l) => `│ ${padEnd(l, inner)} │`),
+    `└${"─".repeat(inner + 2)}┘`,
   ].join("\n");
+}
+
+/** What the kubelet asked the runtime for, by the CNI command the runtime then ran. */
+const CRI_REQUEST: Record<string, string> = {
+  ADD: "RunPodSandbox",
+  DEL: "StopPodSandbox",
+  CHECK: "PodSandboxStatus",
+  STATUS: "Status",
+  GC: "(garbage collection)",
+};
+
+/** A plugin's answer in a few words: the addresses of an ADD result, "ok", or its CNI error. */
+function answer(c: PluginCall): string {
+  try {
+    const out = JSON.parse(c.stdout || "{}") as { ips?: { address: string }[]; code?: number; msg?: string };
+    if (c.exitCode !== 0) return `exit ${c.exitCode}: error ${out.code ?? "?"} ${out.msg ?? ""}`.trim();
+    if (out.ips?.length) return `result: ${out.ips.map((ip) => ip.address).join(", ")}`;
+  } catch {
+    if (c.exitCode !== 0) return `exit ${c.exitCode}`;
+  }
+  return c.exitCode === 0 ? "ok" : `exit ${c.exitCode}`;
+}
+
+/**
+ * The recorded plugin calls as a sequence: kubelet → CRI runtime (the request that caused them), runtime →
+ * plugin (CNI_COMMAND and ifname), plugin → its IPAM plugin when it delegated (a call that ran inside
+ * another's window), and each answer back.
+ */
+export function callSequence(calls: PluginCall[], runtime = "CRI runtime"): {
+  participants: string[];
+  messages: { from: string; to: string; text: string; reply?: boolean }[];
+} {
+  const participants = ["kubelet", runtime, ...new Set(calls.map((c) => c.type))];
+  const messages: { from: string; to: string; text: string; reply?: boolean }[] = [];
+  const caller = (c: PluginCall) =>
+    calls.find((o) => o !== c && o.type !== c.type && o.start <= c.start && c.end <= o.end)?.type ?? runtime;
+  let request = "";
+  const open: { call: PluginCall; from: string }[] = [];
+  const closeUntil = (t: number) => {
+    // answers come back in the order the calls end
+    while (open.length && open.at(-1)!.call.end <= t) {
+      const { call, from } = open.pop()!;
+      messages.push({ from: call.type, to: from, text: answer(call), reply: true });
+    }
+  };
+  for (const c of calls) {
+    closeUntil(c.start);
+    const from = caller(c);
+    // a DEL without a namespace is RemovePodSandbox stopping the sandbox a second time
+    const asked = c.command === "DEL" && !c.netns ? "RemovePodSandbox" : CRI_REQUEST[c.command];
+    if (from === runtime && open.length === 0 && asked && asked !== request) {
+      request = asked;
+      messages.push({ from: "kubelet", to: runtime, text: request });
+    }
+    messages.push({ from, to: c.type, text: `CNI_COMMAND=${c.command} CNI_IFNAME=${c.ifname || "-"}` });
+    open.push({ call: c, from });
+  }
+  closeUntil(Infinity);
+  return { participants, messages };
 }

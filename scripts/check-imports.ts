@@ -22,6 +22,7 @@ import { dirname, join, relative, resolve } from "node:path";
 export const LAYERS: Record<string, number> = {
   "lib/events": 0,
   "lib/sys": 0,
+  "lib/text": 0,
   "lib/shell": 1,
   "lib/iproute2": 2,
   "lib/netlink": 2,

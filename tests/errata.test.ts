@@ -46,7 +46,9 @@ describe("cnilab errata", () => {
     expect(Math.max(...r.stdout.split("\n").map((l) => [...l].length))).toBeLessThanOrEqual(80);
     const bad = await cli(["errata", "extra"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim().split("\n")).toEqual(["cnilab errata: unexpected argument 'extra'"]);
+    expect(bad.stderr.trim().split("\n")).toEqual([
+      "cnilab errata: unexpected argument 'extra'; see 'cnilab errata --help'",
+    ]);
   });
 
   test("docs/errata.md is generated from the same entries and up to date (bun scripts/errata-doc.ts)", () => {

@@ -40,7 +40,8 @@ describe("kill -9 at any step, of every lab", () => {
     const r = await cli(["run", "2.5"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /cleaned up after a killed cnilab run \(lab network-namespace-lifecycle, run [0-9a-f]{8}\): .*netns cni-/,
+      // (wrapped to the terminal's width: 80 columns here)
+      /cleaned up after a killed cnilab run \(lab network-namespace-lifecycle, run\s+[0-9a-f]{8}\):[\s\S]*netns\s+cni-/,
     );
     expect(await hostSnapshot()).toEqual(before);
   });

@@ -73,4 +73,32 @@ describe("cnilab show", () => {
       expect(r.stdout).toContain(`host_${port.ifname} <-->|veth| ${id(pod.ns)}_eth0`);
     }
   });
+
+  test("text: right tree glyphs, namespaces by short id, processes only with --processes", async () => {
+    const r = await cli(["show", "--netns", "cni-"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    const ports = lines.filter((l) => /port veth/.test(l));
+    expect(ports.length).toBe(2);
+    // the bridge is the host's only child here; its first port ├─, its last └─
+    expect(ports[0]).toMatch(/^ {3}├─ port veth[0-9a-f]{8} \(veth\) {2}⇄ cni-[0-9a-f]{8}\/eth0$/);
+    expect(ports[1]).toMatch(/^ {3}└─ port veth[0-9a-f]{8} \(veth\) {2}⇄ cni-[0-9a-f]{8}\/eth0$/);
+    expect(lines).toContain(
+      `└─ ${BRIDGE} (bridge) ${lines.find((l) => l.includes(BRIDGE))!.split("(bridge) ")[1]}`,
+    );
+    for (const pod of pods) {
+      const head = lines.findIndex((l) => l === `netns ${pod.ns.slice(0, 12)}`);
+      expect(head).toBeGreaterThan(0);
+      // its last child is drawn └─, the others ├─
+      let end = head + 1;
+      while (end < lines.length && /^[├└]─ /.test(lines[end])) end++;
+      const children = lines.slice(head + 1, end);
+      expect(children.length).toBeGreaterThan(2);
+      expect(children.slice(0, -1).every((l) => l.startsWith("├─ "))).toBe(true);
+      expect(children.at(-1)!.startsWith("└─ ")).toBe(true);
+    }
+    expect(r.stdout).not.toContain("pause");
+    const withProcs = await cli(["show", "--netns", "cni-", "--processes"]);
+    expect(withProcs.stdout).toMatch(/netns cni-[0-9a-f]{8} {2}\[pause \d+\]/);
+  });
 });

@@ -31,3 +31,47 @@ describe("--transcript", () => {
     }
   });
 });
+
+/** Placeholders such as <uuid> outside fences and code spans: Markdown would take them for HTML tags. */
+function barePlaceholders(md: string): string[] {
+  const prose = md.split(/^(?:```|````)[\s\S]*?^(?:```|````)$/m).join("\n").replace(/`[^`\n]*`/g, "");
+  return [...prose.matchAll(/<[A-Za-z][\w./:-]*>/g)].map((m) => m[0]);
+}
+
+describe("handouts that can be retyped", () => {
+  test("2.5: placeholders in code spans; the reservation files and resolv.conf as commands", async () => {
+    const file = `/tmp/cnilab-retype-${crypto.randomUUID()}.md`;
+    try {
+      expect((await cli(["run", "2.5", "--transcript", file])).code).toBe(0);
+      const md = readFileSync(file, "utf8");
+      expect(barePlaceholders(md)).toEqual([]);
+      const step5 = md.slice(md.indexOf("## Step 5."), md.indexOf("## Step 6."));
+      expect(step5).toMatch(
+        /^\$ printf '[0-9a-f]{64}\\r\\neth0' > \/var\/lib\/cni\/networks\/\S+\/10\.250\.\d+\.2$/m,
+      );
+      expect(md).toMatch(/^\$ cat > \/etc\/netns\/cni-[0-9a-f-]{36}\/resolv\.conf <<'EOF'\nsearch /m);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  for (const section of ["2.1", "2.2"]) {
+    test(`${section}: a Mermaid sequenceDiagram of the recorded calls, kubelet → runtime → plugins`, async () => {
+      const file = `/tmp/cnilab-seq-${crypto.randomUUID()}.md`;
+      try {
+        expect((await cli(["run", section, "--transcript", file])).code).toBe(0);
+        const md = readFileSync(file, "utf8");
+        expect(barePlaceholders(md)).toEqual([]);
+        const seq = md.slice(md.indexOf("```mermaid\nsequenceDiagram"));
+        expect(seq.length).toBeGreaterThan(0);
+        const diagram = seq.slice(0, seq.indexOf("\n```\n"));
+        expect(diagram).toContain("kubelet->>CRI_runtime: RunPodSandbox");
+        expect(diagram).toMatch(/CRI_runtime->>cnilab_bridge: CNI_COMMAND=ADD CNI_IFNAME=eth0/);
+        expect(diagram).toMatch(/cnilab_bridge-->>CRI_runtime: result: 10\.250\.\d+\.\d+\/24/);
+        expect(diagram).toContain("CNI_COMMAND=DEL");
+      } finally {
+        rmSync(file, { force: true });
+      }
+    });
+  }
+});

@@ -5,6 +5,7 @@
  * when asked for. To add one, add one line to {@link BENCHMARKS}.
  * @module
  */
+import { terminalWidth, wrapAligned } from "../text/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 
 /** What a benchmark module exports as `benchmark`. */
@@ -47,13 +48,13 @@ export const bench: Command = {
   async run(argv: string[]): Promise<number> {
     const [what, ...rest] = argv;
     if (what === undefined || what === "-h" || what === "--help") {
-      console.log(await usage());
+      console.log(wrapAligned(await usage(), terminalWidth()));
       return what === undefined ? Exit.NotReady : Exit.Ok;
     }
     // `cnilab <command> --help` never reaches a command, so a benchmark's options are behind `help <what>`
     if (what === "help") {
       const target = rest[0] === undefined ? undefined : BENCHMARKS[rest[0]];
-      console.log(target ? (await target()).benchmark.usage : await usage());
+      console.log(wrapAligned(target ? (await target()).benchmark.usage : await usage(), terminalWidth()));
       return Exit.Ok;
     }
     const load = BENCHMARKS[what];

@@ -11,7 +11,7 @@ import { requireRoot } from "./env.ts";
 export const clean: Command = {
   name: "clean",
   summary: "remove everything cnilab created (kept labs, pods, killed runs), and nothing else",
-  usage: `Usage: cnilab clean [--json]
+  usage: `usage: cnilab clean [--json]
 
 Removes every namespace, link, process, file, mount and host setting that cnilab recorded or marked as its
 own: labs kept with --keep, pods, and whatever a killed run left. Host sysctls cnilab changed are restored.

@@ -65,30 +65,36 @@ function parseValid(specs: string[]): Attachment[] {
   });
 }
 
-const USAGE = `Usage: cnilab cni add|check|del|status|gc <network> <netns-path> [options]
+const USAGE = `usage: cnilab cni add|check|del|status|gc <network> <netns-path> [options]
 
-cnitool on cnilab's CNI runtime (libcni semantics): runs the network configuration list named <network>
-for the namespace at <netns-path>. ADD prints the result JSON on stdout.
+cnitool on cnilab's CNI runtime (libcni semantics): runs the network
+configuration list named <network> for the namespace at <netns-path>. ADD
+prints the result JSON on stdout.
 
 Environment (as cnitool):
-  NETCONFPATH   config dir searched for <network> (default /etc/cni/net.d): *.conflist first, then
-                *.conf/*.json, byte-wise order
+  NETCONFPATH   config dir searched for <network> (default /etc/cni/net.d):
+                *.conflist first, then *.conf/*.json, byte-wise order
   CNI_PATH      plugin dirs, ':'-separated (e.g. /usr/lib/cni)
   CNI_ARGS      extra args 'K=V;K2=V2', passed to every plugin
-  CAP_ARGS      capability args as a JSON object (portMappings, bandwidth, ips, mac, ...), passed as
-                runtimeConfig to the plugins that declare the capability
+  CAP_ARGS      capability args as a JSON object (portMappings, bandwidth,
+                ips, mac, ...), passed as runtimeConfig to the plugins that
+                declare the capability
   CNI_IFNAME    interface name in the namespace (default eth0)
 
-The container ID is 'cnitool-' + the first 20 hex chars of sha512(absolute netns path), as cnitool's.
+The container ID is 'cnitool-' + the first 20 hex chars of sha512(absolute
+netns path), as cnitool's.
 
 Options (cnilab's additions):
-  -i, --ifname NAME     interface name (overrides CNI_IFNAME, like cnitool's --ifname)
-  --cache-dir DIR       libcni cache dir; results in DIR/results (default ${DEFAULT_CACHE_DIR})
+  -i, --ifname NAME     interface name (overrides CNI_IFNAME, like cnitool's)
+  --cache-dir DIR       libcni cache dir; results in DIR/results
+                        (default ${DEFAULT_CACHE_DIR})
   --timeout SECONDS     kill a plugin that runs longer (default 60)
-  --valid CID:IFNAME    gc: an attachment still in use (repeatable); without it, as cnitool, every
-                        cached attachment of <network> is deleted
+  --valid CID:IFNAME    gc: an attachment still in use (repeatable); without
+                        it, as cnitool, every cached attachment of <network>
+                        is deleted
 
-Exit codes: 0 ok, 1 the operation failed (a plugin error, printed), 2 bad input or environment.
+exit codes: 0 ok, 1 the operation failed (a plugin error, printed), 2 bad input
+or environment.
 
 Example:
   ip netns add demo

@@ -11,7 +11,19 @@ export const Exit = {
   CheckFailed: 1,
   /** environment not ready or bad input (the message says the fix in one line) */
   NotReady: 2,
+  /** interrupted: Ctrl-C (SIGINT) or q at a step prompt; teardown ran */
+  Interrupted: 130,
+  /** terminated (SIGTERM); teardown ran */
+  Terminated: 143,
 } as const;
+
+/** The exit codes, as every --help lists them. */
+export const EXIT_CODES_HELP = `exit codes:
+  0    every check passed
+  1    a check failed
+  2    environment not ready or bad input (one line says the fix)
+  130  interrupted: Ctrl-C (SIGINT), or q at a step prompt; teardown verified
+  143  terminated (SIGTERM); teardown verified`;
 
 /** A `cnilab` subcommand. */
 export interface Command {

@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { parseArgs } from "node:util";
-import Table from "cli-table3";
+import { parseArgs } from "./args.ts";
+import { table } from "./table.ts";
 import { batch, commands, link, netns } from "../iproute2/mod.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run, which } from "../shell/mod.ts";
@@ -18,6 +18,10 @@ interface Finding {
   ok: boolean;
   detail: string;
   fix?: string;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
 
 async function version(argv: string[]): Promise<string> {
@@ -61,15 +65,24 @@ async function kernelFeatures(): Promise<Finding[]> {
         });
       }
     }
-    const lo = await link.get("lo", { netns: ns });
-    found.push({
-      check: "iproute2: -json output",
-      ok: lo?.name === "lo",
-      detail: lo ? "parsed" : "not parsed",
-    });
+    try {
+      const lo = await link.get("lo", { netns: ns });
+      found.push({
+        check: "iproute2: -json output",
+        ok: lo?.name === "lo",
+        detail: lo ? "parsed" : "not parsed",
+      });
+    } catch (e) {
+      found.push({
+        check: "iproute2: ip -n NAME",
+        ok: false,
+        detail: firstLine(e),
+        fix: "run on a VM or a privileged container where 'ip netns exec' can mount",
+      });
+    }
   } finally {
-    await owner.release();
-    if (await netns.exists(ns)) await netns.del(ns);
+    await owner.release().catch(() => []);
+    if (await netns.exists(ns).catch(() => false)) await netns.del(ns).catch(() => {});
   }
   return found;
 }
@@ -78,12 +91,13 @@ async function kernelFeatures(): Promise<Finding[]> {
 export const doctor: Command = {
   name: "doctor",
   summary: "check root, kernel features and tools; say what is missing and how to fix it",
-  usage: `Usage: cnilab doctor [--json]
+  usage: `usage: cnilab doctor [--json]
 
-Checks that this machine can run the labs: root (CAP_NET_ADMIN, CAP_SYS_ADMIN), kernel features (network
-namespaces, veth, bridge — tried in a scratch namespace), the tools the labs run and their versions, and the
-reference CNI plugins. Each problem comes with the one command that fixes it.
-Exit codes: 0 ready, 2 something is missing.`,
+Checks that this machine can run the labs: root (CAP_NET_ADMIN, CAP_SYS_ADMIN),
+kernel features (network namespaces, veth, bridge — tried in a scratch
+namespace), the tools the labs run and their versions, and the reference CNI
+plugins. Each problem comes with the one command that fixes it.
+exit codes: 0 ready, 2 something is missing.`,
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" } } });
     const findings: Finding[] = [];
@@ -142,7 +156,19 @@ Exit codes: 0 ready, 2 something is missing.`,
       detail: ref ? "bridge, host-local, loopback present" : "missing",
       fix: "apt-get install -y containernetworking-plugins",
     });
-    if (caps.CAP_NET_ADMIN && caps.CAP_SYS_ADMIN && which("ip")) findings.push(...await kernelFeatures());
+    if (caps.CAP_NET_ADMIN && caps.CAP_SYS_ADMIN && which("ip")) {
+      // a probe that fails in an unexpected way (a chroot, a locked-down container) is a ✗ row too
+      try {
+        findings.push(...await kernelFeatures());
+      } catch (e) {
+        findings.push({
+          check: "kernel: scratch namespace probe",
+          ok: false,
+          detail: firstLine(e),
+          fix: "run on a VM or a privileged container (not a chroot)",
+        });
+      }
+    }
     const fwd = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
     findings.push({
       check: "host: net.ipv4.ip_forward",
@@ -154,16 +180,11 @@ Exit codes: 0 ready, 2 something is missing.`,
     if (values.json) {
       console.log(JSON.stringify({ ok, findings }, null, 2));
     } else {
-      const table = new Table({
-        head: ["", "check", "found"],
-        style: { head: [], border: [] },
-        wordWrap: true,
-        colWidths: [3, 44, 60],
-      });
-      for (const f of findings) {
-        table.push([f.ok ? "✓" : "✗", f.check, f.ok ? f.detail : `${f.detail}\nfix: ${f.fix}`]);
-      }
-      console.log(table.toString());
+      console.log(table(
+        ["", "CHECK", "FOUND"],
+        findings.map((f) => [f.ok ? "✓" : "✗", f.check, f.ok ? f.detail : `${f.detail}; fix: ${f.fix}`]),
+        { flex: 2, gap: 2 },
+      ));
       console.log(
         ok
           ? "ready: every lab can run here"

@@ -26,12 +26,14 @@ import {
   stopPodSandbox,
 } from "../sandbox/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
+import { table } from "./table.ts";
 import { requireRoot } from "./env.ts";
 
-const USAGE = `Usage:
-  cnilab pod run <pod.yaml> [--conf-dir DIR] [--bin-dir DIR[:DIR…]] [--max-conf-num N] [--cache-dir DIR]
-                            [--containerd-config FILE] [--plugins cnilab|reference] [--json]
-  cnilab pod ls [--json]
+const USAGE = `usage:
+  cnilab pod run <pod.yaml> [--conf-dir DIR] [--bin-dir DIR[:DIR…]]
+                 [--max-conf-num N] [--cache-dir DIR] [--containerd-config FILE]
+                 [--plugins cnilab|reference] [--json]
+  cnilab pod ls [-o wide] [--json]
   cnilab pod exec <pod> [-c CONTAINER] -- <command> [args…]
   cnilab pod logs <pod> [-c CONTAINER]
   cnilab pod stop <pod>…
@@ -39,18 +41,26 @@ const USAGE = `Usage:
 
 A pod is named by its name, namespace/name, or a prefix of its sandbox ID.
 
-run   RunPodSandbox (netns /var/run/netns/cni-<uuid>, pause holder, CNI ADD), then CreateContainer and
-      StartContainer for each container; prints the time of each step. Images are cnilab's built-in ones
-      (nginx* → a static web server on the containerPort, busybox* → busybox applets); see the README, "Built-in images".
-      CNI config: --conf-dir (containerd's conf_dir, first --max-conf-num files, default 1) with plugins
-      from --bin-dir; or the [plugins."io.containerd.grpc.v1.cri".cni] table of --containerd-config;
-      otherwise cnilab's default conflist (bridge cnilab0, host-local 10.89.0.0/16) run by cnilab's
-      plugins (dist/cni, when built) or, with --plugins reference, by the reference plugins (/usr/lib/cni).
-ls    the pods, like 'kubectl get pods -o wide'
-exec  runs a command in a container's namespaces (network, IPC, UTS; PID with shareProcessNamespace)
+run   RunPodSandbox (netns /var/run/netns/cni-<uuid>, pause holder, CNI ADD),
+      then CreateContainer and StartContainer for each container; prints the
+      time of each step. Images are cnilab's built-in ones (nginx* → a static
+      web server on the containerPort, busybox* → busybox applets); see the
+      README, "Built-in images".
+      CNI config: --conf-dir (containerd's conf_dir, first --max-conf-num
+      files, default 1) with plugins from --bin-dir; or the
+      [plugins."io.containerd.grpc.v1.cri".cni] table of --containerd-config;
+      otherwise cnilab's default conflist (bridge cnilab0, host-local
+      10.89.0.0/16) run by cnilab's plugins (dist/cni, when built) or, with
+      --plugins reference, by the reference plugins (/usr/lib/cni).
+ls    the pods, like 'kubectl get pods'; -o wide adds the netns, sandbox id and
+      pause PID in full (as wide as they are)
+exec  runs a command in a container's namespaces (network, IPC, UTS; PID with
+      shareProcessNamespace)
 logs  a container's output (default: the first container)
-stop  StopPodSandbox: containers and pause stopped, CNI DEL, the pinned netns removed
-rm    RemovePodSandbox: stops it again (a second CNI DEL), removes state and logs`;
+stop  StopPodSandbox: containers and pause stopped, CNI DEL, the pinned netns
+      removed
+rm    RemovePodSandbox: stops it again (a second CNI DEL), removes state and
+      logs`;
 
 function fail(error: unknown): never {
   if (error instanceof ManifestError || error instanceof SandboxError) throw new UsageError(error.message);
@@ -210,7 +220,13 @@ async function podRun(argv: string[]): Promise<number> {
 }
 
 function podLs(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: "boolean" }, output: { type: "string", short: "o" } },
+  });
+  if (values.output !== undefined && values.output !== "wide") {
+    throw new UsageError(`-o takes 'wide', got '${values.output}'`);
+  }
   const pods = listPodSandbox();
   if (values.json) {
     console.log(JSON.stringify(pods, null, 2));
@@ -220,20 +236,23 @@ function podLs(argv: string[]): number {
     console.log("No pods found.");
     return Exit.Ok;
   }
-  const t = kubectlTable([
+  // like `kubectl get pods`, fitted to the terminal; -o wide, like kubectl's, asks for every column in
+  // full (the netns and sandbox id to copy into other commands) and is as wide as they are
+  const wide = values.output === "wide";
+  const head = [
     "NAMESPACE",
     "NAME",
     "READY",
     "STATUS",
-    "RESTARTS",
-    "AGE",
     "IP",
-    "POD ID",
-    "NETNS",
-    "PAUSE",
-  ]);
-  for (const s of pods) t.push(podRow(s));
-  console.log(t.toString());
+    "AGE",
+    ...(wide ? ["NETNS", "SANDBOX", "PAUSE"] : []),
+  ];
+  const rows = pods.map((s) => {
+    const r = podRow(s);
+    return [r[0], r[1], r[2], r[3], r[6], r[5], ...(wide ? [r[8], r[7], r[9]] : [])];
+  });
+  console.log(table(head, rows, wide ? { width: Infinity } : { flex: 1 }));
   return Exit.Ok;
 }
 

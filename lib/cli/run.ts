@@ -4,49 +4,54 @@
  */
 import process from "node:process";
 import { writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { findLab, LABS } from "../../labs/mod.ts";
 import { type LabEntry, LabNotReady, type LabReport } from "../lab/mod.ts";
-import Table from "cli-table3";
+import { controllingTerminal, TerminalStepController } from "../lab/step.ts";
+import { terminalWidth, wrap } from "../text/mod.ts";
 import { Transcript } from "../lab/transcript.ts";
 import { transcriptSection as errataSection } from "../errata/mod.ts";
 import { commandLog, palette, terminalView } from "../lab/views.ts";
+import { unobserved } from "../events/mod.ts";
 import { readTopology } from "../topology/mod.ts";
+import { podLabels, runScope } from "./scope.ts";
 import { cleanStale, CollisionError } from "../ownership/mod.ts";
-import { type Command, Exit, UsageError } from "./command.ts";
+import { parseArgs } from "./args.ts";
+import { type Command, Exit, EXIT_CODES_HELP, UsageError } from "./command.ts";
 import { requireRoot, requireTools } from "./env.ts";
+import { table } from "./table.ts";
 
-function waitForEnter(index: number, title: string): Promise<void> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  return new Promise((resolve) => {
-    rl.question(`\n[step ${index + 1}: ${title}] press Enter to run it… `, () => {
-      rl.close();
-      resolve();
-    });
-  });
+/** A lab of `run all` that could not start: a row of the summary. */
+interface Blocked {
+  lab: string;
+  section: string;
+  blocked: string;
 }
 
 /** `cnilab run` */
 export const runCommand: Command = {
   name: "run",
   summary: "run a lab (or 'all'): build it for real, check every claim, tear down",
-  usage: `Usage: cnilab run <lab-id|section|all> [--keep] [--step] [--json] [--verbose] [--transcript FILE]
+  usage: `usage: cnilab run <lab-id|section|all> [--keep] [--step] [--json] [--verbose]
+                  [--transcript FILE]
 
-Runs a lab step by step: each step says which part of the chapter it mirrors, shows every command as it
-runs and checks the real state (✓/✗ with expected vs actual). Teardown always runs — also after a failed
-check, an error, Ctrl-C or SIGTERM — and is verified: nothing the lab created may remain.
+Runs a lab step by step: each step says which part of the chapter it mirrors,
+shows every command as it runs and checks the real state (✓/✗ with expected vs
+actual). Teardown always runs — also after a failed check, an error, Ctrl-C or
+SIGTERM — and is verified: nothing the lab created may remain.
 
-  <lab>        a lab id (see 'cnilab list') or section number, e.g. network-namespace-lifecycle or 2.5
-  --keep       leave the lab standing and print commands to explore it; 'cnilab clean' removes it
-  --step       workshop mode: wait for Enter before each step
+  <lab>        a lab id (see 'cnilab list') or section number, e.g. 2.5
+  --keep       leave the lab standing and print commands to explore it;
+               'cnilab down <run-id>' removes it (see 'cnilab ps')
+  --step       presenter mode: show each step, then wait on the terminal —
+               Enter: run · r: repeat · q: quit (Ctrl-C too: verified
+               teardown, exit 130). Needs a controlling terminal.
   --json       print a machine-readable report instead of the narration
   --verbose    also show the commands run by the checks in full
   --transcript FILE
-               also write a Markdown handout: narration, every command with its output, each check,
-               step timings and a Mermaid diagram of the topology at its fullest
+               also write a Markdown handout: narration, every command with
+               its output, each check, step timings and Mermaid diagrams
 
-Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or bad input.`,
+${EXIT_CODES_HELP}`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -59,8 +64,11 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
         transcript: { type: "string" },
       },
     });
-    if (positionals.length !== 1) {
-      throw new UsageError("name one lab id, section number or 'all' (see 'cnilab list')");
+    if (positionals.length === 0) {
+      throw new UsageError("name a lab id, section number or 'all' (see 'cnilab list')");
+    }
+    if (positionals.length > 1) {
+      throw new UsageError(`unexpected argument '${positionals[1]}'; run one lab or 'all'`);
     }
     const key = positionals[0];
     const labs: LabEntry[] = key === "all"
@@ -68,8 +76,12 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
       : [findLab(key)].filter((l): l is LabEntry => l !== undefined);
     if (labs.length === 0) {
       throw new UsageError(
-        `unknown lab '${key}'; known: ${LABS.map((l) => `${l.id} (${l.section})`).join(", ")}`,
+        `unknown lab '${key}'; known: ${LABS.map((l) => l.section).join(", ")} (see 'cnilab list')`,
       );
+    }
+    // step mode talks to a person at a terminal: without one there is nobody to press Enter
+    if (values.step && !controllingTerminal()) {
+      throw new UsageError("--step needs a controlling terminal (run it in a terminal, not a pipe or CI)");
     }
     requireRoot();
     requireTools();
@@ -77,17 +89,26 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
     const out = (line: string) => console.log(line);
     const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
     const c = palette(color);
+    const width = terminalWidth();
     for (const stale of await cleanStale()) {
       const what = stale.removed.length ? stale.removed.join(", ") : "nothing was left";
       const msg =
         `cleaned up after a killed cnilab run (${stale.owner.kind} ${stale.owner.label}, run ${stale.owner.id}): ${what}`;
       if (values.json) console.error(msg);
-      else out(c.yellow(msg));
+      else out(c.yellow(wrap(msg, width, "", "  ")));
     }
 
-    const stopView = values.json ? () => {} : terminalView(out, { color, verbose: values.verbose });
-    const reports: (LabReport & { commands?: unknown })[] = [];
+    const controller = values.step
+      ? new TerminalStepController({
+        showIntro: values.json,
+        color: process.stderr.isTTY === true && !process.env.NO_COLOR,
+      })
+      : undefined;
+    const stopView = values.json ? () => {} : terminalView(out, { color, verbose: values.verbose, width });
+    const reports: (LabReport & { commands?: unknown; warnings?: string[] })[] = [];
+    const blocked: Blocked[] = [];
     const handouts: string[] = [];
+    let interruptedExit: number | undefined;
     try {
       for (const [i, lab] of labs.entries()) {
         if (key === "all" && !values.json) {
@@ -98,14 +119,23 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
         try {
           const report = await lab.run({
             keep: values.keep,
-            beforeStep: values.step ? waitForEnter : undefined,
+            controller,
+            exitOnInterrupt: false,
             afterStep: transcript
-              ? async () =>
-                transcript.offer(await readTopology({ namespaceFilter: (n) => n.startsWith("cni-") }))
+              ? async () => {
+                // the transcript's own reads are not part of the lab: kept off the terminal and --json
+                const run = transcript.ownedBy();
+                transcript.offer(
+                  await unobserved(async () =>
+                    readTopology({ scope: await runScope(run), pods: podLabels() })
+                  ),
+                );
+              }
               : undefined,
           });
           reports.push({
             ...report,
+            warnings: log.warnings,
             commands: Object.fromEntries([...log.log].map(([step, cmds]) => [
               step === -1 ? "preflight" : step === -2 ? "teardown" : String(step + 1),
               cmds.map(({ argv, code, durationMs, stdout, stderr, purpose }) => ({
@@ -119,20 +149,25 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
             ])),
           });
           if (report.kept && !values.json) {
-            out(`\nThe lab is still standing. Explore it:`);
-            for (const cmd of report.explore ?? []) out(`  ${cmd}`);
+            out(`\nThe lab is still standing (run ${report.runId}). Explore it:`);
+            for (const cmd of report.explore ?? []) out(wrap(cmd, width, "  ", "      "));
           }
+          if (report.interrupted) {
+            interruptedExit = report.interrupted.exitCode;
+            break;
+          }
+        } catch (error) {
+          if (!(error instanceof LabNotReady || error instanceof CollisionError)) throw error;
+          // one lab that cannot start: alone it is the answer (exit 2); in 'run all' it is a row
+          if (key !== "all") throw new UsageError(error.message);
+          blocked.push({ lab: lab.id, section: lab.section, blocked: error.message });
+          if (!values.json) out(c.yellow(wrap(`blocked: ${error.message}`, width, "  ", "    ")));
         } finally {
           log.stop();
           // the errata sheet ends every handout (the same entries as `cnilab errata` and docs/errata.md)
           if (transcript) handouts.push(transcript.finish(errataSection()));
         }
       }
-    } catch (error) {
-      if (error instanceof LabNotReady || error instanceof CollisionError) {
-        throw new UsageError(error.message);
-      }
-      throw error;
     } finally {
       stopView();
     }
@@ -140,23 +175,25 @@ Exit codes: 0 every check passed, 1 a check failed, 2 environment not ready or b
       writeFileSync(values.transcript, handouts.join("\n---\n\n"));
       if (!values.json) out(`transcript written to ${values.transcript}`);
     }
-    if (values.json) console.log(JSON.stringify({ ok: reports.every((r) => r.ok), labs: reports }, null, 2));
-    else if (key === "all") {
-      const table = new Table({
-        head: ["lab", "checks passed", "failed", "duration"],
-        style: { head: [], border: [] },
-      });
-      for (const r of reports) {
+    const ok = reports.every((r) => r.ok) && blocked.length === 0;
+    if (values.json) {
+      console.log(JSON.stringify({ ok, labs: reports, blocked }, null, 2));
+    } else if (key === "all") {
+      const rows = reports.map((r) => {
         const checks = [...r.steps.flatMap((s) => s.checks), ...(r.teardown?.checks ?? [])];
-        table.push([
+        return [
           `${r.section} ${r.lab}`,
-          checks.filter((x) => x.ok).length,
-          checks.filter((x) => !x.ok).length,
+          r.interrupted ? "interrupted" : r.ok ? "✓ passed" : "✗ failed",
+          String(checks.filter((x) => x.ok).length),
+          String(checks.filter((x) => !x.ok).length),
           `${(r.durationMs / 1000).toFixed(2)} s`,
-        ]);
-      }
-      out(`\n${table.toString()}`);
+        ];
+      });
+      for (const b of blocked) rows.push([`${b.section} ${b.lab}`, `blocked: ${b.blocked}`, "-", "-", "-"]);
+      out(`\n${table(["LAB", "RESULT", "PASSED", "FAILED", "TIME"], rows, { width, flex: 1 })}`);
     }
-    return reports.every((r) => r.ok) ? Exit.Ok : Exit.CheckFailed;
+    if (interruptedExit !== undefined) return interruptedExit;
+    if (blocked.length > 0 && reports.every((r) => r.ok)) return Exit.NotReady;
+    return ok ? Exit.Ok : Exit.CheckFailed;
   },
 };

@@ -46,9 +46,54 @@ export interface LabStartEvent {
 export interface StepStartEvent {
   type: "step:start";
   index: number;
+  /** How many steps the lab has. */
+  of?: number;
   title: string;
   mirrors: string;
   narration: string;
+}
+
+/** Step mode: the presenter asked to see the step's introduction again before it runs. */
+export interface StepRepeatEvent {
+  type: "step:repeat";
+  index: number;
+  title: string;
+  mirrors: string;
+  narration: string;
+}
+
+/** Something the runtime or a plugin warned about while it worked (e.g. a config file it skipped). */
+export interface WarningEvent {
+  type: "warning";
+  message: string;
+}
+
+/**
+ * A file was written as part of the story (a reservation, a pod's resolv.conf): `command` is what a
+ * person would type to write the same file by hand.
+ */
+export interface FileEvent {
+  type: "file";
+  path: string;
+  content: string;
+  /** e.g. `cat > /var/lib/cni/networks/net/10.250.1.2 <<'EOF'` (then the content and EOF). */
+  command: string;
+  /** The command is a here-document: the content follows it, then a line `EOF`. */
+  heredoc: boolean;
+  /** Commands typed after it (a chmod). */
+  after?: string[];
+}
+
+/**
+ * A sequence of calls a lab recorded (kubelet → runtime → plugins): handouts draw it as a Mermaid
+ * sequenceDiagram.
+ */
+export interface SequenceEvent {
+  type: "sequence";
+  title: string;
+  /** In the order they are drawn, left to right. */
+  participants: string[];
+  messages: { from: string; to: string; text: string; reply?: boolean }[];
 }
 
 /** A check compared the real state with what the chapter says it should be. */
@@ -92,6 +137,10 @@ export interface LabEndEvent {
   durationMs: number;
   passed: number;
   failed: number;
+  /** Set when the run was stopped early (a signal, or quit at a step prompt). */
+  interrupted?: { step: number; of: number; reason: string };
+  /** Whether teardown found nothing left (undefined when the lab was kept). */
+  teardownVerified?: boolean;
 }
 
 /** Every event cnilab emits. */
@@ -100,6 +149,10 @@ export type CnilabEvent =
   | CommandEndEvent
   | LabStartEvent
   | StepStartEvent
+  | StepRepeatEvent
+  | WarningEvent
+  | FileEvent
+  | SequenceEvent
   | CheckEvent
   | NoteEvent
   | StepEndEvent
@@ -117,8 +170,33 @@ export function subscribe(listener: Listener): () => void {
   return () => listeners.delete(listener);
 }
 
+let unobservedDepth = 0;
+
+/**
+ * Runs `fn` with its commands off the stream: reads a view makes for itself (a transcript's topology
+ * snapshot) are not part of the story, so they must not change what the terminal shows.
+ */
+export async function unobserved<T>(fn: () => Promise<T>): Promise<T> {
+  unobservedDepth++;
+  try {
+    return await fn();
+  } finally {
+    unobservedDepth--;
+  }
+}
+
+/**
+ * A warning from the runtime or a plugin: an event when something listens (a lab run's views put it under
+ * its step), otherwise a line on stderr.
+ */
+export function warn(message: string): void {
+  if (listeners.size === 0) console.error(`warning: ${message}`);
+  else emit({ type: "warning", message });
+}
+
 /** Emits an event to every listener. A failing listener never breaks the work being reported. */
 export function emit(event: CnilabEvent): void {
+  if (unobservedDepth > 0 && (event.type === "command:start" || event.type === "command:end")) return;
   for (const listener of listeners) {
     try {
       listener(event);

@@ -3,6 +3,7 @@
  * @module
  */
 import { type CnilabEvent, type CommandEndEvent, subscribe } from "../events/mod.ts";
+import { terminalWidth, wrap } from "../text/mod.ts";
 
 /** ANSI styling, off when the output is not a terminal or NO_COLOR is set. */
 export function palette(color: boolean) {
@@ -30,81 +31,138 @@ function show(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function indent(text: string, prefix: string): string {
-  return text.replace(/\n$/, "").split("\n").map((l) => prefix + l).join("\n");
-}
-
 /** Narrates the event stream on a terminal; returns the function that stops it. */
 export function terminalView(
   write: (line: string) => void,
-  opts: { color: boolean; verbose?: boolean },
+  opts: { color: boolean; verbose?: boolean; width?: number },
 ): () => void {
   const c = palette(opts.color);
-  let steps = 0;
+  const width = opts.width ?? terminalWidth();
+  // every line is wrapped to the width before it is coloured, so colour codes never count as columns
+  const fit = (text: string, first: string, rest = first) => wrap(text, width, first, rest);
+  const intro = (index: number, title: string, mirrors: string, narration: string) => {
+    const head = fit(`▸ Step ${index + 1} · ${title}`, "", "  ");
+    const tag = `[${mirrors}]`;
+    const lastLine = head.split("\n").at(-1)!;
+    const together = lastLine.length + 2 + tag.length <= width;
+    write(`\n${c.bold(c.cyan(head))}${together ? `  ${c.dim(tag)}` : ""}`);
+    if (!together) write(c.dim(fit(tag, "  ")));
+    write(fit(narration, "  "));
+  };
   return subscribe((e: CnilabEvent) => {
     switch (e.type) {
       case "lab:start":
-        write(c.bold(`\n━━ ${e.section} ${e.title} ━━`) + c.dim(`  (run ${e.runId})`));
+        write(c.bold(fit(`\n━━ ${e.section} ${e.title} ━━`, "")) + c.dim(`  (run ${e.runId})`));
         break;
       case "step:start":
-        steps = e.index + 1;
-        write(`\n${c.bold(c.cyan(`▸ Step ${steps} · ${e.title}`))}  ${c.dim(`[${e.mirrors}]`)}`);
-        write(indent(e.narration, "  "));
+        intro(e.index, e.title, e.mirrors, e.narration);
+        break;
+      case "step:repeat":
+        intro(e.index, e.title, e.mirrors, e.narration);
         break;
       case "command:start":
         if (e.purpose !== "read" || opts.verbose) {
-          write(`  ${c.yellow("$")} ${shellQuote(e.argv)}`);
-          if (e.stdin && e.argv.includes("-batch")) write(c.dim(indent(e.stdin, "    │ ")));
+          write(fit(`${c.yellow("$")} ${shellQuote(e.argv)}`, "  ", "      "));
+          if (e.stdin && e.argv.includes("-batch")) write(c.dim(fit(e.stdin, "    │ ")));
         }
         break;
       case "command:end":
         if (e.purpose === "read" && !opts.verbose) {
-          write(c.dim(`  · ${shellQuote(e.argv)}  (${fmtMs(e.durationMs)})`));
+          write(c.dim(fit(`· ${shellQuote(e.argv)}  (${fmtMs(e.durationMs)})`, "  ", "      ")));
         } else if (e.purpose === "show" && e.stdout.trim()) {
-          write(indent(e.stdout, "    "));
+          write(fit(e.stdout, "    "));
         }
         if (e.code !== 0 && e.purpose !== "read") {
           write(
             c.red(
-              `    exit ${e.code}: ${(e.stderr.trim() || e.stdout.trim()).split("\n").slice(-2).join(" / ")}`,
+              fit(
+                `exit ${e.code}: ${(e.stderr.trim() || e.stdout.trim()).split("\n").slice(-2).join(" / ")}`,
+                "    ",
+              ),
             ),
           );
         }
         break;
       case "check":
-        if (e.ok) write(`  ${c.green("✓")} ${e.name}`);
+        if (e.ok) write(`  ${c.green("✓")} ${fit(e.name, "    ").slice(4)}`);
         else {
-          write(`  ${c.red("✗")} ${e.name}`);
-          write(`      expected: ${show(e.expected)}`);
-          write(`      actual:   ${show(e.actual)}`);
+          write(`  ${c.red("✗")} ${fit(e.name, "    ").slice(4)}`);
+          write(fit(`expected: ${show(e.expected)}`, "      ", "                "));
+          write(fit(`actual:   ${show(e.actual)}`, "      ", "                "));
         }
         break;
       case "note":
-        write(indent(e.text, "  "));
+        write(fit(e.text, "  "));
+        break;
+      case "warning":
+        write(c.yellow(fit(`warning: ${e.message}`, "  ", "    ")));
+        break;
+      case "file":
+        write(fit(`${c.yellow("$")} ${e.command}`, "  ", "      "));
+        if (e.heredoc) {
+          write(c.dim(fit(e.content.replace(/\n$/, ""), "    │ ")));
+          write(c.dim("    │ EOF"));
+        }
+        for (const cmd of e.after ?? []) write(fit(`${c.yellow("$")} ${cmd}`, "  ", "      "));
         break;
       case "step:end":
         if (e.error) write(c.red(`  ✗ step failed: ${e.error}`));
         write(c.dim(`  step ${e.index + 1} took ${fmtMs(e.durationMs)}`));
         break;
       case "teardown":
-        if (e.phase === "start") write(`\n${c.bold(c.cyan("▸ Teardown"))}  ${c.dim(`(${e.reason})`)}`);
-        else write(`  removed: ${e.removed?.length ? e.removed.join(", ") : "nothing was left to remove"}`);
+        if (e.phase === "start") {
+          const line = fit(`▸ Teardown  (${e.reason})`, "", "  ");
+          write(`\n${c.bold(c.cyan("▸ Teardown"))}${c.dim(line.slice("▸ Teardown".length))}`);
+        } else {
+          write(
+            fit(
+              `removed: ${e.removed?.length ? e.removed.join(", ") : "nothing was left to remove"}`,
+              "  ",
+              "    ",
+            ),
+          );
+        }
         break;
       case "lab:end": {
-        const verdict = e.ok ? c.green("✓ passed") : c.red("✗ failed");
+        if (e.interrupted) {
+          const verified = e.teardownVerified ? "teardown verified" : "teardown left objects behind";
+          write(
+            `\n${
+              c.yellow(
+                fit(
+                  `■ interrupted at step ${e.interrupted.step} of ${e.interrupted.of} (${e.interrupted.reason}); ${verified}`,
+                  "",
+                  "  ",
+                ),
+              )
+            }`,
+          );
+          break;
+        }
+        const verdict = e.ok ? "✓ passed" : "✗ failed";
         const kept = e.kept ? " (kept standing)" : "";
-        write(`\n${verdict}${kept}: ${e.passed} checks passed, ${e.failed} failed in ${fmtMs(e.durationMs)}`);
+        const line = fit(
+          `${verdict}${kept}: ${e.passed} checks passed, ${e.failed} failed in ${fmtMs(e.durationMs)}`,
+          "",
+          "  ",
+        );
+        write(`\n${e.ok ? c.green(verdict) : c.red(verdict)}${line.slice(verdict.length)}`);
         break;
       }
     }
   });
 }
 
-/** Collects the commands run during each step (index -1: before the first step; -2: teardown). */
-export function commandLog(): { log: Map<number, CommandEndEvent[]>; stop: () => void } {
+/**
+ * Collects the commands run during each step (index -1: before the first step; -2: teardown) and the
+ * warnings the runtime or plugins gave.
+ */
+export function commandLog(): { log: Map<number, CommandEndEvent[]>; warnings: string[]; stop: () => void } {
   const log = new Map<number, CommandEndEvent[]>();
+  const warnings: string[] = [];
   let current = -1;
   const stop = subscribe((e) => {
+    if (e.type === "warning") warnings.push(e.message);
     if (e.type === "step:start") current = e.index;
     if (e.type === "teardown" && e.phase === "start") current = -2;
     if (e.type === "command:end") {
@@ -112,5 +170,5 @@ export function commandLog(): { log: Map<number, CommandEndEvent[]>; stop: () =>
       log.get(current)!.push(e);
     }
   });
-  return { log, stop };
+  return { log, warnings, stop };
 }

@@ -83,11 +83,67 @@ export function describe(obj: Owned): string {
   }
 }
 
-/** A name is in use by something cnilab did not make. */
+/** How long ago an ISO time was, for people: "12 s", "4 min", "3 h", "2 d". */
+export function ago(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  if (s < 172800) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
+}
+
+/**
+ * The run whose journal holds an object named like `what` ("link cnilab25", "network namespace x",
+ * "file /p"), read straight from the journals; undefined when no cnilab run recorded it.
+ */
+export function recordedBy(what: string): OwnerInfo | undefined {
+  if (!existsSync(OWNERS_DIR)) return undefined;
+  const m = /^(link|network namespace|file) (\S+)/.exec(what);
+  if (!m) return undefined;
+  const matches = (o: Owned) =>
+    (m[1] === "link" && o.kind === "link" && o.name === m[2] && !o.netns) ||
+    (m[1] === "network namespace" && o.kind === "netns" && o.name === m[2]) ||
+    (m[1] === "file" && o.kind === "path" && o.path === m[2]);
+  for (const f of readdirSync(OWNERS_DIR).filter((f) => f.endsWith(".jsonl"))) {
+    const lines = readJournal(`${OWNERS_DIR}/${f}`);
+    const head = lines[0];
+    if (!head || head.type !== "owner") continue;
+    let count = 0;
+    for (const l of lines) {
+      if (l.type === "object" && matches(l.obj)) count++;
+      if (l.type === "forget" && matches(l.obj)) count--;
+    }
+    if (count <= 0) continue;
+    const kept = lines.reduce((k, l) => (l.type === "kept" ? l.kept : k), false);
+    return { ...head.info, kept };
+  }
+  return undefined;
+}
+
+/**
+ * A name is in use. When another cnilab run recorded it (a lab kept with --keep), the message names that
+ * run and the command that removes it; otherwise it is something cnilab did not make.
+ */
 export class CollisionError extends Error {
+  /** The cnilab run that holds the object, when it is one. */
+  readonly holder?: OwnerInfo;
   constructor(what: string) {
-    super(`${what} already exists and was not made by this cnilab run; remove or rename it, then try again`);
+    const holder = recordedBy(what);
+    const name = what.replace(/^(link|network namespace|file) /, "");
+    const running = holder && !holder.kept && processAlive(holder.pid, holder.pidStart);
+    super(
+      !holder
+        ? `${what} already exists and was not made by this cnilab run; remove or rename it, then try again`
+        : running
+        ? `${name} belongs to run ${holder.id} (${holder.kind} ${holder.label}, still running in process ${holder.pid}); wait for it or stop it`
+        : `${name} belongs to ${
+          holder.kept ? "kept " : ""
+        }run ${holder.id} (${holder.kind} ${holder.label}, ${
+          ago(holder.createdAt)
+        } ago): cnilab down ${holder.id}`,
+    );
     this.name = "CollisionError";
+    this.holder = holder;
   }
 }
 

@@ -14,6 +14,7 @@ import { extname, join } from "node:path";
 import type { NetworkConfigList, PluginConfig } from "../cni/types.ts";
 import type { NetworkConfList } from "./types.ts";
 import { negotiate } from "./version.ts";
+import { warn } from "../events/mod.ts";
 
 /** A config directory or file the runtime cannot use; the message names it. */
 export class ConfigError extends Error {
@@ -264,7 +265,7 @@ export function loopbackConfList(): NetworkConfList {
   );
 }
 
-/** The default warning sink. */
+/** The default warning sink: the event stream while a lab runs (its views show it), else stderr. */
 export function warnToStderr(message: string): void {
-  console.error(`warning: ${message}`);
+  warn(message);
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { addr, type Address, type Link, link, netns, type Route, route } from "../iproute2/mod.ts";
+import { wrap } from "../text/mod.ts";
 
 /** A link as drawn: where it is, what it is, its addresses. */
 export interface TopoLink {
@@ -28,6 +29,8 @@ export interface TopoNamespace {
   name: string;
   /** Processes in the namespace: PID and command name (`pause` for a holder). */
   processes: { pid: number; comm: string }[];
+  /** The pod whose sandbox holds this namespace (from the sandbox's state), when it is one. */
+  pod?: PodLabel;
   links: TopoLink[];
   routes: string[];
 }
@@ -44,6 +47,24 @@ export interface ReadOptions {
   namespaceFilter?: (name: string) => boolean;
   /** Also draw host links that are neither bridges, veths nor bridge ports (eth0, lo, …). */
   allHostLinks?: boolean;
+  /** Only what one run owns (see {@link runScope}): its namespaces, its host links and their ports/peers. */
+  scope?: Scope;
+  /** The pods by netns name (from the sandbox runtime's state), to label their namespaces. */
+  pods?: Map<string, PodLabel>;
+}
+
+/** What one cnilab run owns, by name (lib/cli/scope.ts reads it from the run's journal). */
+export interface Scope {
+  namespaces: Set<string>;
+  /** Host links the run recorded (its bridges, …). */
+  links: Set<string>;
+}
+
+/** The pod a namespace belongs to, as its sandbox's state names it. */
+export interface PodLabel {
+  namespace: string;
+  name: string;
+  sandboxId: string;
 }
 
 function comm(pid: number): string {
@@ -75,7 +96,9 @@ function toTopoLinks(ns: string, links: Link[], addrs: Address[]): TopoLink[] {
 export async function readTopology(opts: ReadOptions = {}): Promise<Topology> {
   const hostLinksRaw = await link.list();
   const hostLinks = toTopoLinks("host", hostLinksRaw, await addr.list());
-  const named = (await netns.list()).filter((n) => opts.namespaceFilter?.(n.name) ?? true);
+  const named = (await netns.list()).filter((n) =>
+    (opts.namespaceFilter?.(n.name) ?? true) && (!opts.scope || opts.scope.namespaces.has(n.name))
+  );
   const namespaces: TopoNamespace[] = [];
   const rawByNs = new Map<string, Link[]>();
   for (const n of named) {
@@ -87,9 +110,11 @@ export async function readTopology(opts: ReadOptions = {}): Promise<Topology> {
     }
     rawByNs.set(n.name, links);
     const pids = await netns.pids(n.name);
+    const pod = opts.pods?.get(n.name);
     namespaces.push({
       name: n.name,
       processes: pids.map((pid) => ({ pid, comm: comm(pid) })),
+      ...(pod ? { pod } : {}),
       links: toTopoLinks(n.name, links, await addr.list({ netns: n.name })),
       routes: (await route.list({ netns: n.name })).map(routeText),
     });
@@ -109,8 +134,12 @@ export async function readTopology(opts: ReadOptions = {}): Promise<Topology> {
       : namespaces.find((n) => n.name === peerNs)?.links.find((l) => l.index === peer.index);
     if (target) target.peer = `host/${raw.name}`;
   }
+  const scope = opts.scope;
+  const inScope = (l: TopoLink): boolean =>
+    !scope || scope.links.has(l.name) || (l.master !== undefined && scope.links.has(l.master)) ||
+    (l.peer !== undefined && scope.namespaces.has(l.peer.split("/")[0]));
   const drawn = hostLinks.filter((l) =>
-    opts.allHostLinks || l.kind === "bridge" || l.kind === "veth" || l.master !== undefined
+    (opts.allHostLinks || l.kind === "bridge" || l.kind === "veth" || l.master !== undefined) && inScope(l)
   );
   return { host: { links: drawn, routes: (await route.list()).map(routeText) }, namespaces };
 }
@@ -118,31 +147,85 @@ export async function readTopology(opts: ReadOptions = {}): Promise<Topology> {
 // ---------------------------------------------------------------------------------------------------
 // Views
 
+/** A namespace name for people: a pod's `cni-<uuid>` cut to its first 8 hex digits. */
+export function shortNs(name: string): string {
+  return /^cni-[0-9a-f]{8}-/.test(name) ? name.slice(0, 12) : name;
+}
+
+function shortPeer(peer: string): string {
+  const [ns, name] = peer.split("/");
+  return `${shortNs(ns)}/${name}`;
+}
+
 function linkLabel(l: TopoLink): string {
   const kind = l.kind ? ` (${l.kind})` : "";
   const state = l.up ? "" : " DOWN";
   return `${l.name}${kind}${state}${l.addresses.length ? " " + l.addresses.join(", ") : ""}`;
 }
 
-/** The topology as indented text for a terminal. */
-export function renderText(t: Topology): string {
-  const lines: string[] = ["host"];
-  const bridges = t.host.links.filter((l) => l.kind === "bridge");
-  for (const br of bridges) {
-    lines.push(`├─ ${linkLabel(br)}`);
-    for (const port of t.host.links.filter((l) => l.master === br.name)) {
-      lines.push(`│   └─ port ${linkLabel(port)}${port.peer ? `  ⇄ ${port.peer}` : ""}`);
-    }
+/** How a namespace is named in a drawing: `pod default/web (cni-1a2b3c4d)` or `netns blue`. */
+export function namespaceLabel(n: TopoNamespace, opts: { processes?: boolean } = {}): string {
+  const base = n.pod
+    ? `pod ${n.pod.namespace}/${n.pod.name} (${shortNs(n.name)})`
+    : `netns ${shortNs(n.name)}`;
+  if (!opts.processes) return base;
+  const holders = n.processes.map((p) => `${p.comm} ${p.pid}`).join(", ") || "no process";
+  return `${base}  [${holders}]`;
+}
+
+/** A node of a drawn tree. */
+interface TreeNode {
+  label: string;
+  children: TreeNode[];
+}
+
+/** Draws a tree with the right glyphs (├─ for all but the last child, └─ for the last), wrapped. */
+function drawTree(roots: TreeNode[], width: number): string[] {
+  const lines: string[] = [];
+  const walk = (nodes: TreeNode[], prefix: string) => {
+    nodes.forEach((node, i) => {
+      const last = i === nodes.length - 1;
+      const head = prefix + (last ? "└─ " : "├─ ");
+      const cont = prefix + (last ? "   " : "│  ") + (node.children.length ? "│  " : "   ");
+      lines.push(wrap(node.label, width, head, cont));
+      walk(node.children, prefix + (last ? "   " : "│  "));
+    });
+  };
+  for (const root of roots) {
+    lines.push(wrap(root.label, width, "", root.children.length ? "│  " : "   "));
+    walk(root.children, "");
+  }
+  return lines;
+}
+
+/** The topology as a tree for a terminal, wrapped to `width` columns; processes only when asked. */
+export function renderText(t: Topology, opts: { width?: number; processes?: boolean } = {}): string {
+  const width = opts.width ?? 80;
+  const peer = (l: TopoLink) => (l.peer ? `  ⇄ ${shortPeer(l.peer)}` : "");
+  const host: TreeNode = { label: "host", children: [] };
+  for (const br of t.host.links.filter((l) => l.kind === "bridge")) {
+    host.children.push({
+      label: linkLabel(br),
+      children: t.host.links.filter((l) => l.master === br.name).map((port) => ({
+        label: `port ${linkLabel(port)}${peer(port)}`,
+        children: [],
+      })),
+    });
   }
   for (const l of t.host.links.filter((l) => l.kind !== "bridge" && !l.master)) {
-    lines.push(`├─ ${linkLabel(l)}${l.peer ? `  ⇄ ${l.peer}` : ""}`);
+    host.children.push({ label: `${linkLabel(l)}${peer(l)}`, children: [] });
   }
+  const roots = [host];
   for (const n of t.namespaces) {
-    const holders = n.processes.map((p) => `${p.comm} ${p.pid}`).join(", ") || "no process";
-    lines.push(`netns ${n.name}  [${holders}]`);
-    for (const l of n.links) lines.push(`├─ ${linkLabel(l)}${l.peer ? `  ⇄ ${l.peer}` : ""}`);
-    for (const r of n.routes) lines.push(`│   route ${r}`);
+    roots.push({
+      label: namespaceLabel(n, opts),
+      children: [
+        ...n.links.map((l) => ({ label: `${linkLabel(l)}${peer(l)}`, children: [] })),
+        ...n.routes.map((r) => ({ label: `route ${r}`, children: [] })),
+      ],
+    });
   }
+  const lines = drawTree(roots, width);
   return lines.join("\n");
 }
 
@@ -155,7 +238,7 @@ function quote(s: string): string {
 }
 
 /** The topology as a Mermaid flowchart: a subgraph per namespace, edges for bridge ports and veth pairs. */
-export function renderMermaid(t: Topology): string {
+export function renderMermaid(t: Topology, opts: { processes?: boolean } = {}): string {
   const out = ["flowchart LR"];
   const node = (l: TopoLink) =>
     `${id(`${l.ns}_${l.name}`)}["${quote(linkLabel(l).replace(/ \(/, "<br/>("))}"]`;
@@ -163,10 +246,7 @@ export function renderMermaid(t: Topology): string {
   for (const l of t.host.links) out.push(`    ${node(l)}`);
   out.push("  end");
   for (const n of t.namespaces) {
-    const holders = n.processes.map((p) => `${p.comm} ${p.pid}`).join(", ");
-    out.push(
-      `  subgraph ${id(`ns_${n.name}`)}["${quote(`netns ${n.name}${holders ? ` — ${holders}` : ""}`)}"]`,
-    );
+    out.push(`  subgraph ${id(`ns_${n.name}`)}["${quote(namespaceLabel(n, opts))}"]`);
     for (const l of n.links.filter((l) => l.name !== "lo")) out.push(`    ${node(l)}`);
     out.push("  end");
   }

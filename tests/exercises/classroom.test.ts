@@ -139,7 +139,7 @@ describe("report", () => {
     const r = await cli(["exercise", "report"], { env: { CNILAB_ATTENDEE: "" } });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toEqual([
-      "cnilab exercise: whose report? pass --name NAME or set CNILAB_ATTENDEE",
+      "cnilab exercise: whose report? pass --name NAME or set CNILAB_ATTENDEE; see 'cnilab exercise --help'",
     ]);
   });
 });

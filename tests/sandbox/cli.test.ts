@@ -62,7 +62,7 @@ describe("cnilab pod", () => {
     expect(r.stdout).toMatch(/cni-add/);
     const ls = await cli(["pod", "ls"]);
     expect(ls.stdout).toMatch(/^NAMESPACE\s+NAME\s+READY\s+STATUS/m);
-    expect(ls.stdout).toMatch(/default\s+multi-container-pod\s+2\/2\s+Running\s+0/);
+    expect(ls.stdout).toMatch(/default\s+multi-container-pod\s+2\/2\s+Running\s+10\.89\.\d+\.\d+\s+\d+s/);
     const json = JSON.parse((await cli(["pod", "ls", "--json"])).stdout) as SandboxState[];
     const pod = json.find((p) => p.name === "multi-container-pod")!;
     expect(pod.containers.map((c) => c.phase)).toEqual(["running", "running"]);
