@@ -10,6 +10,7 @@ import { exercise } from "./exercise.ts";
 import { installPluginsCommand } from "./install_plugins.ts";
 import { pod } from "./pod.ts";
 import { traceCommand } from "./trace.ts";
+import { ui } from "./ui.ts";
 
 /** Every subcommand. */
 export const COMMANDS: Command[] = [
@@ -20,4 +21,5 @@ export const COMMANDS: Command[] = [
   installPluginsCommand,
   pod,
   traceCommand,
+  ui,
 ];

@@ -6,7 +6,8 @@ import process from "node:process";
 import { writeFileSync } from "node:fs";
 import { findLab, LABS } from "../../labs/mod.ts";
 import { type LabEntry, LabNotReady, type LabReport } from "../lab/mod.ts";
-import { controllingTerminal, TerminalStepController } from "../lab/step.ts";
+import { controllingTerminal, type StepInfo, TerminalStepController } from "../lab/step.ts";
+import { openLabPage } from "../ui/mod.ts";
 import { terminalWidth, wrap } from "../text/mod.ts";
 import { Transcript } from "../lab/transcript.ts";
 import { transcriptSection as errataSection } from "../errata/mod.ts";
@@ -27,12 +28,16 @@ interface Blocked {
   blocked: string;
 }
 
+function waitLine(s: StepInfo): string {
+  return `[step ${s.index + 1} of ${s.count}: ${s.title}] waiting for Next / Repeat / Quit on the page…`;
+}
+
 /** `cnilab run` */
 export const runCommand: Command = {
   name: "run",
   summary: "run a lab (or 'all'): build it for real, check every claim, tear down",
-  usage: `usage: cnilab run <lab-id|section|all> [--keep] [--step] [--json] [--verbose]
-                  [--transcript FILE]
+  usage: `usage: cnilab run <lab-id|section|all> [--keep] [--step] [--ui] [--json]
+                  [--verbose] [--transcript FILE]
 
 Runs a lab step by step: each step says which part of the chapter it mirrors,
 shows every command as it runs and checks the real state (✓/✗ with expected vs
@@ -44,7 +49,9 @@ SIGTERM — and is verified: nothing the lab created may remain.
                'cnilab down <run-id>' removes it (see 'cnilab ps')
   --step       presenter mode: show each step, then wait on the terminal —
                Enter: run · r: repeat · q: quit (Ctrl-C too: verified
-               teardown, exit 130). Needs a controlling terminal.
+               teardown, exit 130). Needs a controlling terminal (or --ui).
+  --ui         also show the lab live in a browser (see 'cnilab ui'); with
+               --step, Next / Repeat / Quit on the page drive it
   --json       print a machine-readable report instead of the narration
   --verbose    also show the commands run by the checks in full
   --transcript FILE
@@ -59,6 +66,7 @@ ${EXIT_CODES_HELP}`,
       options: {
         keep: { type: "boolean" },
         step: { type: "boolean" },
+        ui: { type: "boolean" },
         json: { type: "boolean" },
         verbose: { type: "boolean" },
         transcript: { type: "string" },
@@ -80,7 +88,7 @@ ${EXIT_CODES_HELP}`,
       );
     }
     // step mode talks to a person at a terminal: without one there is nobody to press Enter
-    if (values.step && !controllingTerminal()) {
+    if (values.step && !values.ui && !controllingTerminal()) {
       throw new UsageError("--step needs a controlling terminal (run it in a terminal, not a pipe or CI)");
     }
     requireRoot();
@@ -98,7 +106,10 @@ ${EXIT_CODES_HELP}`,
       else out(c.yellow(wrap(msg, width, "", "  ")));
     }
 
-    const controller = values.step
+    // with --ui the page is the step controller (lib/ui/step.ts); the terminal narrates the same
+    const page = values.ui ? await openLabPage({ onWait: (s) => console.error(waitLine(s)) }) : undefined;
+    if (page) console.error(`cnilab: the lab is live at ${page.url}`);
+    const controller = values.step && page ? page.controller : values.step
       ? new TerminalStepController({
         showIntro: values.json,
         color: process.stderr.isTTY === true && !process.env.NO_COLOR,
@@ -170,6 +181,11 @@ ${EXIT_CODES_HELP}`,
       }
     } finally {
       stopView();
+      if (page) {
+        console.error("cnilab: the page stays up: Quit on the page (or Ctrl-C) ends it");
+        await page.waitForQuit();
+        page.close();
+      }
     }
     if (values.transcript) {
       writeFileSync(values.transcript, handouts.join("\n---\n\n"));
