@@ -179,6 +179,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<UiServer> {
         return respond(elkWorker, 200, "text/javascript; charset=utf-8");
       case "/app.css":
         return respond(css, 200, "text/css; charset=utf-8");
+      case "/favicon.ico":
+        return respond(null, 204, "image/x-icon");
       case "/events":
         return events();
       case "/api/snapshot":

@@ -51,6 +51,12 @@ interface Probe {
   nodes: number;
   /** The longest gap between two animation frames while laying out (a frozen page shows here). */
   maxFrameGapMs: number;
+  /** The graph's nodes and edges drawn now (not fading out), by id. */
+  drawn?: () => string[];
+  /** The ids of what the trace highlights. */
+  traced?: () => string[];
+  /** Where a node is on the screen (page coordinates), to click it. */
+  at?: (id: string) => { x: number; y: number } | undefined;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -71,7 +77,6 @@ let trace: UiTrace | undefined;
 const MONO = '"DejaVu Sans Mono", monospace';
 const cy = cytoscape({
   container: $("graph"),
-  wheelSensitivity: 0.3,
   minZoom: 0.05,
   maxZoom: 2.5,
   style: [
@@ -129,6 +134,7 @@ const cy = cytoscape({
     { selector: "node.down", style: { "border-style": "dashed", color: "#6b7280" } },
     { selector: "node.fresh", style: { "border-color": "#16a34a", "border-width": 6 } },
     { selector: "node.gone", style: { "border-style": "dashed" } },
+    { selector: "node.unplaced", style: { visibility: "hidden" } },
     { selector: "node:selected", style: { "overlay-color": "#1d4ed8", "overlay-opacity": 0.12 } },
     {
       selector: "edge",
@@ -199,7 +205,7 @@ function nodesOf(view: View): NodeSpec[] {
       ? `${b.label}  ·  ${short(b.sublabel)}`
       : b.ns === "host"
       ? "host"
-      : `netns ${b.label}`;
+      : `netns ${short(b.label)}`;
     out.push({ id: b.id, label, w: 0, h: 0, classes: `box ${kind}` });
     for (const l of graphLinks(b)) {
       const lines = linkLines(l);
@@ -225,7 +231,8 @@ function nodesOf(view: View): NodeSpec[] {
 }
 
 function short(ns: string): string {
-  return ns.length > 16 ? `${ns.slice(0, 12)}…` : ns;
+  // containerd's `cni-<uuid>` names: the first 8 hex digits tell pods apart on a projector
+  return ns.length > 20 ? `${ns.slice(0, 12)}…` : ns;
 }
 
 let laidOut = "";
@@ -290,7 +297,7 @@ async function layout(view: View, nodes: NodeSpec[], received: number, seq: numb
       n.data("placed", true);
     }
   });
-  cy.nodes().not(".box").style("visibility", "visible");
+  cy.$(".unplaced").removeClass("unplaced");
   cy.fit(undefined, 30);
   laidOut = String(seq);
   probe.laidOutAt[seq] = Date.now();
@@ -324,8 +331,7 @@ function drawGraph(view: View, received: number, seq: number): void {
       cy.add({
         group: "nodes",
         data: { id: n.id, parent: n.parent, label: n.label, w: n.w, h: n.h },
-        classes: n.classes + (first ? "" : " fresh"),
-        style: n.parent ? { visibility: "hidden" } : undefined,
+        classes: n.classes + (first ? "" : " fresh") + (n.parent ? " unplaced" : ""),
       });
     }
     for (const e of view.edges) {
@@ -346,6 +352,16 @@ function drawGraph(view: View, received: number, seq: number): void {
     probe.layoutMs[seq] = performance.now() - received;
   }
 }
+
+probe.drawn = () => cy.elements().not(".gone").map((e) => e.id());
+probe.traced = () => cy.$(".trace").map((e) => e.id());
+probe.at = (id) => {
+  const n = cy.getElementById(id);
+  if (n.empty()) return undefined;
+  const p = n.renderedPosition();
+  const r = $("graph").getBoundingClientRect();
+  return { x: r.left + p.x, y: r.top + p.y };
+};
 
 cy.on("tap", "node", (ev) => {
   const id: string = ev.target.id();

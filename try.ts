@@ -1,0 +1,18 @@
+import { launchBrowser, startCnilab } from "./tests/ui/helpers.ts";
+import { cli } from "./tests/helpers.ts";
+console.log((await cli(["run", "2.5", "--keep"])).code);
+const ui = await startCnilab(["ui", "--port", "0"]);
+console.log(ui.url);
+const b = await launchBrowser();
+const page = await b.newPage({ viewport: { width: 1600, height: 900 } });
+page.on("console", (m) => console.log("console:", m.text()));
+page.on("pageerror", (e) => console.log("pageerror:", e.message));
+await page.goto(ui.url);
+await page.waitForFunction(() => (globalThis as any).__cnilab?.laidOutAt && Object.keys((globalThis as any).__cnilab.laidOutAt).length > 0, null, { timeout: 20000 }).catch((e) => console.log(e.message));
+await new Promise((r) => setTimeout(r, 800));
+await page.screenshot({ path: "/tmp/h15/shot1.png" });
+console.log(await page.locator("#topology-list").innerText());
+console.log(JSON.stringify(await page.evaluate(() => (globalThis as any).__cnilab)));
+await b.close();
+await ui.stop();
+await cli(["clean"]);
