@@ -21,6 +21,8 @@ export function launchBrowser(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // a foreign name that resolves to 127.0.0.1, as a DNS rebinding attack makes it (tests/ui only)
+      "--host-resolver-rules=MAP rebind.test 127.0.0.1",
     ],
   });
 }

@@ -71,9 +71,14 @@ describe("cnilab ui refuses", () => {
   test("the token in the URL → a cookie (HttpOnly, SameSite=Strict) and the token leaves the address bar", async () => {
     const r = await raw(`/?token=${token}&view=pods`, { host: `localhost:${base.port}` });
     expect(r.status).toBe(303);
-    expect(r.head).toMatch(new RegExp(`set-cookie: cnilab_ui_${base.port}=${token}; Path=/; HttpOnly; SameSite=Strict`, "i"));
+    expect(r.head).toMatch(
+      new RegExp(`set-cookie: cnilab_ui_${base.port}=${token}; Path=/; HttpOnly; SameSite=Strict`, "i"),
+    );
     expect(r.head).toMatch(/location: \/\?view=pods\r?$/im);
-    const page = await raw("/", { host: `localhost:${base.port}`, cookie: `cnilab_ui_${base.port}=${token}` });
+    const page = await raw("/", {
+      host: `localhost:${base.port}`,
+      cookie: `cnilab_ui_${base.port}=${token}`,
+    });
     expect(page.status).toBe(200);
     expect(page.body).toContain("Topology as a list");
   });
