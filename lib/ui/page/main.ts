@@ -153,20 +153,13 @@ const cy = cytoscape({
         "text-background-padding": "2px",
       },
     },
-    {
-      selector: ".trace",
-      style: {
-        "line-color": "#dc2626",
-        "border-color": "#dc2626",
-        "border-width": 6,
-        width: 8,
-        "z-index": 10,
-      },
-    },
+    { selector: "edge.trace", style: { "line-color": "#dc2626", width: 8, "z-index": 10 } },
     {
       selector: "node.trace",
       style: {
         label: "data(traceLabel)",
+        "border-color": "#dc2626",
+        "border-width": 5,
         "background-color": "#fee2e2",
       },
     },
@@ -515,14 +508,14 @@ function drawTraceTable(): void {
     const tr = el("tr");
     tr.append(
       el("td", String(i + 1)),
-      el("td", `${h.ns}/${h.iface}`),
+      el("td", `${short(h.ns)}/${h.iface}`),
       el("td", String(Math.round(h.us))),
       el("td", [h.direction, h.what].filter(Boolean).join(": ")),
     );
     table.append(tr);
   }
   section.replaceChildren(
-    el("h2", `Trace ${trace.from} → ${trace.to}`),
+    el("h2", `Trace ${short(trace.from)} → ${short(trace.to)}`),
     table,
     ...(trace.ok ? [] : [el("p", `✗ ${trace.cause ?? "the packet died"}`, { class: "dead" })]),
   );
@@ -556,6 +549,7 @@ function onLab(e: CnilabEvent): void {
       break;
     case "command:start": {
       const li = el("li", `$ ${sh(e.argv)}`, { class: e.purpose });
+      if (e.stdin && e.argv.includes("-batch")) li.append(el("pre", e.stdin.trimEnd()));
       commandItems.set(e.id, li);
       $("commands").append(li);
       li.scrollIntoView({ block: "nearest" });
