@@ -2,29 +2,14 @@
  * Helpers of the browser tests: Debian's chromium driven by playwright-core (its own browser downloads do
  * not work offline), and `cnilab ui` / `cnilab run --ui` started as a user starts them.
  */
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchBrowser as launch } from "../../lib/ui/browser.ts";
 import { CNILAB } from "../helpers.ts";
 
-/** Where setup's chromium is. */
-export const CHROMIUM = process.env.CNILAB_CHROMIUM ?? "/usr/bin/chromium";
-
-/** Starts a headless chromium that never reaches the network on its own (playwright gives it a fresh profile). */
+/** Starts a headless chromium (lib/ui/browser.ts), one per test file. */
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // a foreign name that resolves to 127.0.0.1, as a DNS rebinding attack makes it (tests/ui only)
-      "--host-resolver-rules=MAP rebind.test 127.0.0.1",
-    ],
-  });
+  // a foreign name that resolves to 127.0.0.1, as a DNS rebinding attack makes it
+  return launch(["--host-resolver-rules=MAP rebind.test 127.0.0.1"]);
 }
 
 /** A cnilab process with a UI: its URL (with the token), its output so far, and how to stop it. */

@@ -51,6 +51,8 @@ interface Probe {
   nodes: number;
   /** The longest gap between two animation frames while laying out (a frozen page shows here). */
   maxFrameGapMs: number;
+  /** Where the last layout's time went (ms): adding to the graph, ELK (in its worker), applying. */
+  phases: { drawMs: number; elkMs: number; applyMs: number };
   /** The graph's nodes and edges drawn now (not fading out), by id. */
   drawn?: () => string[];
   /** The ids of what the trace highlights. */
@@ -61,12 +63,26 @@ interface Probe {
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const token = document.querySelector<HTMLMetaElement>('meta[name="cnilab-token"]')!.content;
-const probe: Probe = { seq: 0, shownAt: {}, laidOutAt: {}, layoutMs: {}, nodes: 0, maxFrameGapMs: 0 };
+const probe: Probe = {
+  seq: 0,
+  shownAt: {},
+  laidOutAt: {},
+  layoutMs: {},
+  nodes: 0,
+  maxFrameGapMs: 0,
+  phases: { drawMs: 0, elkMs: 0, applyMs: 0 },
+};
 (globalThis as unknown as { __cnilab: Probe }).__cnilab = probe;
 
 // elkjs's API module (CommonJS) exports the class itself; its .d.ts declares only types
 const ELK = ElkModule as unknown as new (opts: { workerUrl: string }) => ElkApi;
 const elk = new ELK({ workerUrl: "/elk-worker.js" });
+// ELK is compiled Java (GWT): its first layout pays for loading and warming the worker, so that happens
+// while the page connects, not when the first snapshot is waiting to be drawn
+void elk.layout({
+  id: "warm",
+  children: [{ id: "a", width: 10, height: 10 }, { id: "b", width: 10, height: 10 }],
+});
 let filter: Filter = filterFrom(location.search);
 let snapshot: UiSnapshot | undefined;
 let trace: UiTrace | undefined;
@@ -92,6 +108,7 @@ const cy = cytoscape({
         "text-halign": "center",
         "font-family": MONO,
         "font-size": 16,
+        "min-zoomed-font-size": 7,
         color: "#111827",
         "background-color": "#ffffff",
         "border-width": 2,
@@ -228,38 +245,160 @@ function short(ns: string): string {
   return ns.length > 20 ? `${ns.slice(0, 12)}…` : ns;
 }
 
+/** Above this many namespaces the graph is "big": laid out box by box (see layoutBig). */
+const BIG = 24;
 let laidOut = "";
 let layoutRun = 0;
 
+/** Positions of the nodes inside the boxes (centres, page coordinates of the graph). */
+type Positions = Record<string, { x: number; y: number }>;
+
+const PAD = "[top=22,left=20,bottom=20,right=20]";
+
+/**
+ * Fits the graph to the screen from the layout's own numbers: cytoscape's fit measures every label first,
+ * which took seconds for a few thousand nodes.
+ */
+function fit(positions: Positions, nodes: NodeSpec[]): void {
+  let [x1, y1, x2, y2] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const n of nodes) {
+    const p = positions[n.id];
+    if (!p) continue;
+    x1 = Math.min(x1, p.x - n.w / 2);
+    y1 = Math.min(y1, p.y - n.h / 2);
+    x2 = Math.max(x2, p.x + n.w / 2);
+    y2 = Math.max(y2, p.y + n.h / 2);
+  }
+  if (!Number.isFinite(x1)) return;
+  // the boxes' padding and their labels above them
+  [x1, y1, x2, y2] = [x1 - 30, y1 - 60, x2 + 30, y2 + 30];
+  const margin = 20;
+  const zoom = Math.min(
+    (cy.width() - 2 * margin) / (x2 - x1),
+    (cy.height() - 2 * margin) / (y2 - y1),
+    1.6,
+  );
+  cy.viewport({
+    zoom,
+    pan: { x: (cy.width() - zoom * (x1 + x2)) / 2, y: (cy.height() - zoom * (y1 + y2)) / 2 },
+  });
+}
+
+/** Small graphs (a projector's): one ELK layered layout across the boxes, so veth edges run short. */
+async function layoutSmall(view: View, byParent: Map<string, NodeSpec[]>): Promise<Positions> {
+  const result = await elk.layout({
+    id: "root",
+    layoutOptions: {
+      "elk.algorithm": "layered",
+      "elk.direction": "DOWN",
+      "elk.hierarchyHandling": "INCLUDE_CHILDREN",
+      "elk.spacing.nodeNode": "40",
+      "elk.layered.spacing.nodeNodeBetweenLayers": "56",
+      "elk.padding": "[top=40,left=20,bottom=20,right=20]",
+    },
+    children: view.boxes.map((b) => ({
+      id: b.id,
+      layoutOptions: { "elk.padding": PAD },
+      children: (byParent.get(b.id) ?? []).map((n) => ({ id: n.id, width: n.w, height: n.h })),
+    })),
+    edges: view.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
+  });
+  const positions: Positions = {};
+  for (const box of result.children ?? []) {
+    for (const n of box.children ?? []) {
+      positions[n.id] = { x: box.x! + n.x! + n.width! / 2, y: box.y! + n.y! + n.height! / 2 };
+    }
+  }
+  return positions;
+}
+
+/** Rows of rectangles, left to right, each row as wide as `maxWidth` allows; returns top-left corners. */
+function shelf(items: { w: number; h: number }[], maxWidth: number, gap: number) {
+  const at: { x: number; y: number }[] = [];
+  let [x, y, rowH, width] = [0, 0, 0, 0];
+  for (const it of items) {
+    if (x > 0 && x + it.w > maxWidth) {
+      [x, y, rowH] = [0, y + rowH + gap, 0];
+    }
+    at.push({ x, y });
+    x += it.w + gap;
+    rowH = Math.max(rowH, it.h);
+    width = Math.max(width, x - gap);
+  }
+  return { at, width, height: y + rowH };
+}
+
+/** A width for `items` packed in rows so the whole is about `ratio` times as wide as high. */
+function rowWidth(items: { w: number; h: number }[], ratio: number): number {
+  const area = items.reduce((a, it) => a + (it.w + 40) * (it.h + 40), 0);
+  return Math.max(Math.sqrt(area * ratio), ...items.map((it) => it.w));
+}
+
+/**
+ * Big graphs (hundreds of pods): ELK lays out the inside of each distinct kind of box once (every pod of a
+ * lab looks alike); the boxes, and a box with many interfaces (the host's bridge ports), are packed in
+ * rows. One ELK layout of thousands of nodes took seconds, and ELK's own packing of 500 boxes more
+ * (measured with `cnilab bench ui`, docs/ui.md).
+ */
+async function layoutBig(view: View, byParent: Map<string, NodeSpec[]>): Promise<Positions> {
+  const PAD_X = 20, PAD_TOP = 22, PAD_BOTTOM = 20;
+  const shapes = new Map<string, Promise<{ w: number; h: number; at: { x: number; y: number }[] }>>();
+  const shapeOf = new Map<string, string>();
+  for (const b of view.boxes) {
+    const kids = byParent.get(b.id) ?? [];
+    const key = kids.map((n) => `${n.w}x${n.h}`).join(",");
+    shapeOf.set(b.id, key);
+    if (shapes.has(key)) continue;
+    if (kids.length > 12) {
+      const packed = shelf(kids, rowWidth(kids, 1.6), 16);
+      shapes.set(
+        key,
+        Promise.resolve({
+          w: packed.width + 2 * PAD_X,
+          h: packed.height + PAD_TOP + PAD_BOTTOM,
+          at: packed.at.map((p) => ({ x: p.x + PAD_X, y: p.y + PAD_TOP })),
+        }),
+      );
+      continue;
+    }
+    shapes.set(
+      key,
+      elk.layout({
+        id: "box",
+        layoutOptions: { "elk.algorithm": "layered", "elk.direction": "RIGHT", "elk.padding": PAD },
+        children: kids.map((n, i) => ({ id: `c${i}`, width: n.w, height: n.h })),
+      }).then((r) => ({
+        w: r.width!,
+        h: r.height!,
+        at: (r.children ?? []).map((c) => ({ x: c.x!, y: c.y! })),
+      })),
+    );
+  }
+  const inside = new Map<string, { w: number; h: number; at: { x: number; y: number }[] }>();
+  for (const [key, p] of shapes) inside.set(key, await p);
+  const sizes = view.boxes.map((b) => inside.get(shapeOf.get(b.id)!)!);
+  const root = shelf(sizes, rowWidth(sizes, 1.7), 48);
+  const positions: Positions = {};
+  for (const [bi, b] of view.boxes.entries()) {
+    const shape = sizes[bi];
+    const origin = root.at[bi];
+    for (const [i, n] of (byParent.get(b.id) ?? []).entries()) {
+      const c = shape.at[i];
+      positions[n.id] = { x: origin.x + c.x + n.w / 2, y: origin.y + c.y + n.h / 2 };
+    }
+  }
+  return positions;
+}
+
 async function layout(view: View, nodes: NodeSpec[], received: number, seq: number): Promise<void> {
   const run = ++layoutRun;
-  const big = view.boxes.length > 24;
-  const pad = "[top=22,left=20,bottom=20,right=20]";
-  const children: ElkNode[] = view.boxes.map((b) => ({
-    id: b.id,
-    layoutOptions: big
-      ? { "elk.algorithm": "box", "elk.padding": pad, "elk.spacing.nodeNode": "16" } as Record<string, string>
-      : { "elk.padding": pad },
-    children: nodes.filter((n) => n.parent === b.id).map((n) => ({ id: n.id, width: n.w, height: n.h })),
-  }));
-  const graph: ElkNode & { edges: ElkEdge[] } = {
-    id: "root",
-    layoutOptions: big
-      ? { "elk.algorithm": "box", "elk.spacing.nodeNode": "48", "elk.aspectRatio": "1.7" } as Record<
-        string,
-        string
-      >
-      : {
-        "elk.algorithm": "layered",
-        "elk.direction": "DOWN",
-        "elk.hierarchyHandling": "INCLUDE_CHILDREN",
-        "elk.spacing.nodeNode": "40",
-        "elk.layered.spacing.nodeNodeBetweenLayers": "56",
-        "elk.padding": "[top=40,left=20,bottom=20,right=20]",
-      },
-    children,
-    edges: big ? [] : view.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
-  };
+  const big = view.boxes.length > BIG;
+  const byParent = new Map<string, NodeSpec[]>();
+  for (const n of nodes) {
+    if (!n.parent) continue;
+    if (!byParent.has(n.parent)) byParent.set(n.parent, []);
+    byParent.get(n.parent)!.push(n);
+  }
   // a frozen page shows as a long gap between animation frames while the layout runs
   let last = performance.now();
   let gap = 0;
@@ -271,40 +410,129 @@ async function layout(view: View, nodes: NodeSpec[], received: number, seq: numb
     if (watching) requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
-  const result = await elk.layout(graph);
-  watching = false;
-  if (run !== layoutRun) return; // a newer snapshot is being laid out
-  const positions: Record<string, { x: number; y: number }> = {};
-  for (const box of result.children ?? []) {
-    for (const n of box.children ?? []) {
-      positions[n.id] = { x: box.x! + n.x! + n.width! / 2, y: box.y! + n.y! + n.height! / 2 };
-    }
+  const elkStart = performance.now();
+  probe.phases.drawMs = elkStart - received;
+  const positions = big ? await layoutBig(view, byParent) : await layoutSmall(view, byParent);
+  const applyStart = performance.now();
+  probe.phases.elkMs = applyStart - elkStart;
+  if (run !== layoutRun) {
+    watching = false;
+    return; // a newer snapshot is being laid out
   }
   const animate = !big && laidOut !== "";
-  cy.batch(() => {
-    for (const [id, p] of Object.entries(positions)) {
-      const n = cy.getElementById(id);
-      if (n.empty()) continue;
-      if (animate && n.data("placed")) n.animate({ position: p }, { duration: 350 });
-      else n.position(p);
+  if (animate) {
+    cy.batch(() => {
+      for (const [id, p] of Object.entries(positions)) {
+        const n = cy.getElementById(id);
+        if (n.empty()) continue;
+        if (n.data("placed")) n.animate({ position: p }, { duration: 350 });
+        else n.position(p);
+        n.data("placed", true);
+      }
+    });
+  } else {
+    cy.nodes().not(".box").forEach((n) => {
       n.data("placed", true);
-    }
-  });
+    });
+    cy.layout({
+      name: "preset",
+      positions: (n: cytoscape.NodeSingular) => positions[n.id()] ?? n.position(),
+      fit: false,
+      animate: false,
+    } as cytoscape.LayoutOptions).run();
+  }
   cy.$(".unplaced").removeClass("unplaced");
-  cy.fit(undefined, 30);
+  fit(positions, nodes);
   laidOut = String(seq);
   probe.laidOutAt[seq] = Date.now();
   probe.layoutMs[seq] = performance.now() - received;
+  probe.phases.applyMs = performance.now() - applyStart;
+  // one more frame: the drawing itself counts too
+  await new Promise((r) => requestAnimationFrame(r));
+  watching = false;
   probe.maxFrameGapMs = Math.max(probe.maxFrameGapMs, gap);
   probe.nodes = nodes.length;
 }
 
 let structure = "";
 
+/**
+ * A big graph is laid out before cytoscape sees it, then added in one go at its final zoom: so cytoscape
+ * never draws thousands of full-size labels it will shrink away (that froze the page for seconds).
+ */
+async function drawBig(view: View, nodes: NodeSpec[], received: number, seq: number): Promise<void> {
+  const run = ++layoutRun;
+  const byParent = new Map<string, NodeSpec[]>();
+  for (const n of nodes) {
+    if (!n.parent) continue;
+    if (!byParent.has(n.parent)) byParent.set(n.parent, []);
+    byParent.get(n.parent)!.push(n);
+  }
+  let last = performance.now();
+  let gap = 0;
+  let watching = true;
+  const frame = () => {
+    const now = performance.now();
+    gap = Math.max(gap, now - last);
+    last = now;
+    if (watching) requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+  const elkStart = performance.now();
+  probe.phases.drawMs = elkStart - received;
+  const positions = await layoutBig(view, byParent);
+  if (run !== layoutRun) {
+    watching = false;
+    return;
+  }
+  const applyStart = performance.now();
+  probe.phases.elkMs = applyStart - elkStart;
+  cy.batch(() => {
+    cy.elements().remove();
+    fit(positions, nodes);
+  });
+  cy.add([
+    ...nodes.map((n) => ({
+      group: "nodes" as const,
+      data: { id: n.id, parent: n.parent, label: n.label, w: n.w, h: n.h, placed: true },
+      classes: n.classes,
+      position: positions[n.id],
+    })),
+    ...view.edges.map((e) => ({
+      group: "edges" as const,
+      data: { id: e.id, source: e.source, target: e.target },
+      classes: e.kind,
+    })),
+  ]);
+  drawTrace();
+  laidOut = String(seq);
+  probe.laidOutAt[seq] = Date.now();
+  probe.layoutMs[seq] = performance.now() - received;
+  probe.phases.applyMs = performance.now() - applyStart;
+  await new Promise((r) => requestAnimationFrame(r));
+  watching = false;
+  probe.maxFrameGapMs = Math.max(probe.maxFrameGapMs, gap);
+  probe.nodes = nodes.length;
+}
+
 function drawGraph(view: View, received: number, seq: number): void {
   const nodes = nodesOf(view);
+  if (view.boxes.length > BIG) {
+    const key = JSON.stringify(
+      nodes.map((n) => [n.id, n.w, n.h]).concat(view.edges.map((e) => [e.id, 0, 0])),
+    );
+    if (key !== structure) {
+      structure = key;
+      void drawBig(view, nodes, received, seq);
+    } else {
+      probe.laidOutAt[seq] = Date.now();
+      probe.layoutMs[seq] = performance.now() - received;
+    }
+    return;
+  }
   const wanted = new Set([...nodes.map((n) => n.id), ...view.edges.map((e) => e.id)]);
   const first = cy.elements().empty();
+  const adds: cytoscape.ElementDefinition[] = [];
   cy.batch(() => {
     // what is gone fades out (a removed namespace, a deleted veth), then leaves
     cy.elements().forEach((el) => {
@@ -321,7 +549,7 @@ function drawGraph(view: View, received: number, seq: number): void {
         existing.classes(n.classes + (existing.hasClass("fresh") ? " fresh" : ""));
         continue;
       }
-      cy.add({
+      adds.push({
         group: "nodes",
         data: { id: n.id, parent: n.parent, label: n.label, w: n.w, h: n.h },
         classes: n.classes + (first ? "" : " fresh") + (n.parent ? " unplaced" : ""),
@@ -331,9 +559,11 @@ function drawGraph(view: View, received: number, seq: number): void {
       const el = cy.getElementById(e.id);
       if (el.nonempty() && el.hasClass("gone")) el.remove();
       if (cy.getElementById(e.id).nonempty()) continue;
-      cy.add({ group: "edges", data: { id: e.id, source: e.source, target: e.target }, classes: e.kind });
+      adds.push({ group: "edges", data: { id: e.id, source: e.source, target: e.target }, classes: e.kind });
     }
   });
+  // one add for everything new: thousands of single adds is what made a big graph slow
+  if (adds.length) cy.add(adds);
   setTimeout(() => cy.$(".fresh").removeClass("fresh"), 2500);
   drawTrace();
   const key = JSON.stringify(nodes.map((n) => [n.id, n.w, n.h]).concat(view.edges.map((e) => [e.id, 0, 0])));
