@@ -227,7 +227,7 @@ Run it inside a scratch network namespace if others share this host (it adds lin
     const rows: Latency[] = [];
     try {
       rows.push(
-        ...await latency("notifications + 1 s poll", { notifications: true, pollMs: 1000 }, runs, owner),
+        ...await latency("kernel notifications", { notifications: true, pollMs: 1000 }, runs, owner),
       );
       rows.push(...await latency("poll 250 ms", { notifications: false, pollMs: 250 }, runs, owner));
     } finally {

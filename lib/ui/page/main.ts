@@ -240,6 +240,54 @@ function nodesOf(view: View): NodeSpec[] {
   return out;
 }
 
+/**
+ * A big graph's level of detail: each namespace one node (its name and addresses), the host's bridge
+ * ports folded into their bridge, so a veth runs from the pod straight to its bridge. Every interface is
+ * still in the list and in the details of a click; cytoscape draws a tenth of the elements.
+ */
+function collapsed(view: View): { nodes: NodeSpec[]; edges: View["edges"] } {
+  const nodes: NodeSpec[] = [];
+  const owner = new Map<string, string>(); // link id → the node that stands for it
+  for (const b of view.boxes) {
+    if (b.ns === "host") {
+      nodes.push({ id: b.id, label: "host", w: 0, h: 0, classes: "box host" });
+      const bridges = new Set(b.links.filter((l) => l.kind === "bridge").map((l) => l.name));
+      for (const l of graphLinks(b)) {
+        if (l.master && bridges.has(l.master)) {
+          owner.set(linkId("host", l.name), linkId("host", l.master));
+          continue;
+        }
+        const lines = linkLines(l);
+        nodes.push({
+          id: linkId("host", l.name),
+          parent: b.id,
+          label: lines.join("\n"),
+          ...textSize(lines),
+          classes: l.kind ?? "plain",
+        });
+        owner.set(linkId("host", l.name), linkId("host", l.name));
+      }
+      continue;
+    }
+    const title = b.sublabel ? b.label : short(b.label);
+    const lines = [title, ...graphLinks(b).flatMap((l) => l.addresses)];
+    nodes.push({ id: b.id, label: lines.join("\n"), ...textSize(lines, 14), classes: "leaf pod" });
+    for (const l of b.links) owner.set(linkId(b.ns, l.name), b.id);
+  }
+  const edges: View["edges"] = [];
+  const seen = new Set<string>();
+  for (const e of view.edges) {
+    if (e.kind !== "veth") continue;
+    const [a, z] = [owner.get(e.source), owner.get(e.target)];
+    if (!a || !z || a === z) continue;
+    const id = `veth:${[a, z].sort().join("|")}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    edges.push({ id, kind: "veth", source: a, target: z });
+  }
+  return { nodes, edges };
+}
+
 function short(ns: string): string {
   // containerd's `cni-<uuid>` names: the first 8 hex digits tell pods apart on a projector
   return ns.length > 20 ? `${ns.slice(0, 12)}…` : ns;
@@ -335,56 +383,54 @@ function rowWidth(items: { w: number; h: number }[], ratio: number): number {
 }
 
 /**
- * Big graphs (hundreds of pods): ELK lays out the inside of each distinct kind of box once (every pod of a
- * lab looks alike); the boxes, and a box with many interfaces (the host's bridge ports), are packed in
- * rows. One ELK layout of thousands of nodes took seconds, and ELK's own packing of 500 boxes more
- * (measured with `cnilab bench ui`, docs/ui.md).
+ * Big graphs (hundreds of pods), collapsed (see {@link collapsed}): ELK lays out the host's box when it is
+ * small, the boxes and the pods' nodes are packed in rows. One ELK layout of thousands of nodes took seconds,
+ * and ELK's own packing of 500 boxes longer still (measured with `cnilab bench ui`, docs/ui.md).
  */
-async function layoutBig(view: View, byParent: Map<string, NodeSpec[]>): Promise<Positions> {
+async function layoutBig(nodes: NodeSpec[]): Promise<Positions> {
   const PAD_X = 20, PAD_TOP = 22, PAD_BOTTOM = 20;
-  const shapes = new Map<string, Promise<{ w: number; h: number; at: { x: number; y: number }[] }>>();
-  const shapeOf = new Map<string, string>();
-  for (const b of view.boxes) {
-    const kids = byParent.get(b.id) ?? [];
-    const key = kids.map((n) => `${n.w}x${n.h}`).join(",");
-    shapeOf.set(b.id, key);
-    if (shapes.has(key)) continue;
-    if (kids.length > 12) {
-      const packed = shelf(kids, rowWidth(kids, 1.6), 16);
-      shapes.set(
-        key,
-        Promise.resolve({
-          w: packed.width + 2 * PAD_X,
-          h: packed.height + PAD_TOP + PAD_BOTTOM,
-          at: packed.at.map((p) => ({ x: p.x + PAD_X, y: p.y + PAD_TOP })),
-        }),
-      );
+  const kids = new Map<string, NodeSpec[]>();
+  for (const n of nodes) if (n.parent) kids.set(n.parent, [...(kids.get(n.parent) ?? []), n]);
+  const items: { id: string; w: number; h: number; inner?: { x: number; y: number }[] }[] = [];
+  for (const n of nodes) {
+    if (n.parent) continue;
+    const inside = kids.get(n.id);
+    if (!inside) {
+      items.push({ id: n.id, w: n.w, h: n.h });
       continue;
     }
-    shapes.set(
-      key,
-      elk.layout({
-        id: "box",
+    if (inside.length <= 12) {
+      const r = await elk.layout({
+        id: n.id,
         layoutOptions: { "elk.algorithm": "layered", "elk.direction": "RIGHT", "elk.padding": PAD },
-        children: kids.map((n, i) => ({ id: `c${i}`, width: n.w, height: n.h })),
-      }).then((r) => ({
+        children: inside.map((c) => ({ id: c.id, width: c.w, height: c.h })),
+      });
+      items.push({
+        id: n.id,
         w: r.width!,
         h: r.height!,
-        at: (r.children ?? []).map((c) => ({ x: c.x!, y: c.y! })),
-      })),
-    );
+        inner: (r.children ?? []).map((c) => ({ x: c.x!, y: c.y! })),
+      });
+    } else {
+      const packed = shelf(inside, rowWidth(inside, 1.6), 16);
+      items.push({
+        id: n.id,
+        w: packed.width + 2 * PAD_X,
+        h: packed.height + PAD_TOP + PAD_BOTTOM,
+        inner: packed.at.map((p) => ({ x: p.x + PAD_X, y: p.y + PAD_TOP })),
+      });
+    }
   }
-  const inside = new Map<string, { w: number; h: number; at: { x: number; y: number }[] }>();
-  for (const [key, p] of shapes) inside.set(key, await p);
-  const sizes = view.boxes.map((b) => inside.get(shapeOf.get(b.id)!)!);
-  const root = shelf(sizes, rowWidth(sizes, 1.7), 48);
+  const root = shelf(items, rowWidth(items, 1.7), 30);
   const positions: Positions = {};
-  for (const [bi, b] of view.boxes.entries()) {
-    const shape = sizes[bi];
-    const origin = root.at[bi];
-    for (const [i, n] of (byParent.get(b.id) ?? []).entries()) {
-      const c = shape.at[i];
-      positions[n.id] = { x: origin.x + c.x + n.w / 2, y: origin.y + c.y + n.h / 2 };
+  for (const [i, it] of items.entries()) {
+    const o = root.at[i];
+    if (!it.inner) {
+      positions[it.id] = { x: o.x + it.w / 2, y: o.y + it.h / 2 };
+      continue;
+    }
+    for (const [j, c] of (kids.get(it.id) ?? []).entries()) {
+      positions[c.id] = { x: o.x + it.inner[j].x + c.w / 2, y: o.y + it.inner[j].y + c.h / 2 };
     }
   }
   return positions;
@@ -412,7 +458,7 @@ async function layout(view: View, nodes: NodeSpec[], received: number, seq: numb
   requestAnimationFrame(frame);
   const elkStart = performance.now();
   probe.phases.drawMs = elkStart - received;
-  const positions = big ? await layoutBig(view, byParent) : await layoutSmall(view, byParent);
+  const positions = await layoutSmall(view, byParent);
   const applyStart = performance.now();
   probe.phases.elkMs = applyStart - elkStart;
   if (run !== layoutRun) {
@@ -460,14 +506,13 @@ let structure = "";
  * A big graph is laid out before cytoscape sees it, then added in one go at its final zoom: so cytoscape
  * never draws thousands of full-size labels it will shrink away (that froze the page for seconds).
  */
-async function drawBig(view: View, nodes: NodeSpec[], received: number, seq: number): Promise<void> {
+async function drawBig(
+  nodes: NodeSpec[],
+  edges: View["edges"],
+  received: number,
+  seq: number,
+): Promise<void> {
   const run = ++layoutRun;
-  const byParent = new Map<string, NodeSpec[]>();
-  for (const n of nodes) {
-    if (!n.parent) continue;
-    if (!byParent.has(n.parent)) byParent.set(n.parent, []);
-    byParent.get(n.parent)!.push(n);
-  }
   let last = performance.now();
   let gap = 0;
   let watching = true;
@@ -480,7 +525,7 @@ async function drawBig(view: View, nodes: NodeSpec[], received: number, seq: num
   requestAnimationFrame(frame);
   const elkStart = performance.now();
   probe.phases.drawMs = elkStart - received;
-  const positions = await layoutBig(view, byParent);
+  const positions = await layoutBig(nodes);
   if (run !== layoutRun) {
     watching = false;
     return;
@@ -498,7 +543,7 @@ async function drawBig(view: View, nodes: NodeSpec[], received: number, seq: num
       classes: n.classes,
       position: positions[n.id],
     })),
-    ...view.edges.map((e) => ({
+    ...edges.map((e) => ({
       group: "edges" as const,
       data: { id: e.id, source: e.source, target: e.target },
       classes: e.kind,
@@ -516,20 +561,21 @@ async function drawBig(view: View, nodes: NodeSpec[], received: number, seq: num
 }
 
 function drawGraph(view: View, received: number, seq: number): void {
-  const nodes = nodesOf(view);
   if (view.boxes.length > BIG) {
+    const big = collapsed(view);
     const key = JSON.stringify(
-      nodes.map((n) => [n.id, n.w, n.h]).concat(view.edges.map((e) => [e.id, 0, 0])),
+      big.nodes.map((n) => [n.id, n.w, n.h]).concat(big.edges.map((e) => [e.id, 0, 0])),
     );
     if (key !== structure) {
       structure = key;
-      void drawBig(view, nodes, received, seq);
+      void drawBig(big.nodes, big.edges, received, seq);
     } else {
       probe.laidOutAt[seq] = Date.now();
       probe.layoutMs[seq] = performance.now() - received;
     }
     return;
   }
+  const nodes = nodesOf(view);
   const wanted = new Set([...nodes.map((n) => n.id), ...view.edges.map((e) => e.id)]);
   const first = cy.elements().empty();
   const adds: cytoscape.ElementDefinition[] = [];
