@@ -23,7 +23,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>>
   plugin: () => import("../bench/plugin.ts"),
   sandbox: () => import("../bench/sandbox.ts"),
   trace: () => import("../bench/trace.ts"),
-  ui: () => import("../bench/ui.ts"),
+  ui: () => import("../ui/bench.ts"),
 };
 
 async function usage(): Promise<string> {

@@ -1,5 +1,5 @@
 /**
- * `cnilab bench ui`: how fast the live page follows the kernel, and how big a topology it draws, measured in
+ * `cnilab bench ui` (registered in lib/cli/bench.ts): how fast the live page follows the kernel, and how big a topology it draws, measured in
  * Debian's chromium (a program that prints tables; no test asserts on time).
  *
  * 1. Kernel change → on the page: a veth pair added (then removed) and a namespace added (then removed) by
@@ -16,14 +16,20 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import type { Page } from "playwright-core";
-import type { Benchmark } from "../cli/bench.ts";
-import { requireRoot } from "../cli/env.ts";
+import { stats } from "../bench/sandbox.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
-import { launchBrowser } from "../ui/browser.ts";
-import { type Reading, serveLive } from "../ui/mod.ts";
 import type { TopoLink, TopoNamespace } from "../topology/mod.ts";
-import { stats } from "./sandbox.ts";
+import { launchBrowser } from "./browser.ts";
+import type { Reading } from "./live.ts";
+import { serveLive } from "./mod.ts";
+
+/** The shape of `cnilab bench` modules (lib/cli/bench.ts's Benchmark; lib/cli is a layer above lib/ui). */
+interface Benchmark {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
 
 interface Probe {
   seq: number;
@@ -222,7 +228,10 @@ Run it inside a scratch network namespace if others share this host (it adds lin
       console.error("cnilab bench ui: --runs N and --pods N,N,… take positive whole numbers");
       return 2;
     }
-    requireRoot();
+    if (process.getuid?.() !== 0) {
+      console.error("cnilab bench ui: run as root (sudo): it adds links and namespaces");
+      return 2;
+    }
     const owner = await Owner.begin("bench", "ui");
     const rows: Latency[] = [];
     try {
