@@ -546,7 +546,7 @@ async function drawBig(
     ...edges.map((e) => ({
       group: "edges" as const,
       data: { id: e.id, source: e.source, target: e.target },
-      classes: e.kind,
+      classes: `${e.kind} fast`,
     })),
   ]);
   drawTrace();
