@@ -16,7 +16,6 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import type { Page } from "playwright-core";
-import { stats } from "../bench/sandbox.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
 import type { TopoLink, TopoNamespace } from "../topology/mod.ts";
@@ -39,6 +38,13 @@ interface Probe {
   nodes: number;
   maxFrameGapMs: number;
   phases: { drawMs: number; elkMs: number; applyMs: number };
+}
+
+/** Median and p90 of a sample (lib/bench has its own; importing it would close a circle through lib/cli). */
+function stats(xs: number[]): { n: number; median: number; p90: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { n: s.length, median, p90: s[Math.min(s.length - 1, Math.floor(0.9 * (s.length - 1) + 0.5))] };
 }
 
 const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as { __cnilab: Probe }).__cnilab);
