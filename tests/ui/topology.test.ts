@@ -118,14 +118,25 @@ describe("cnilab ui, the page", () => {
   });
 
   test("a click on a pod's box shows its routes", async () => {
-    await page.waitForTimeout(500); // the layout after the last filter settles
-    const at = await page.evaluate(
-      (id) =>
-        (globalThis as unknown as { __cnilab: { at(id: string): { x: number; y: number } } }).__cnilab.at(id),
-      `${pods[0].ns}/eth0`,
-    );
-    await page.mouse.click(at.x, at.y);
-    await page.locator("#details h2", { hasText: pods[0].ns }).waitFor({ timeout: 5000 });
+    const where = () =>
+      page.evaluate(
+        (id) =>
+          (globalThis as unknown as { __cnilab: { at(id: string): { x: number; y: number } } }).__cnilab.at(
+            id,
+          ),
+        `${pods[0].ns}/eth0`,
+      );
+    const title = page.locator("#details h2", { hasText: pods[0].ns });
+    // the layout after the last filter may still be moving: click where the node is once it stands still
+    for (let attempt = 0; attempt < 10 && !(await title.count()); attempt++) {
+      const a = await where();
+      await page.waitForTimeout(250);
+      const b = await where();
+      if (Math.abs(a.x - b.x) + Math.abs(a.y - b.y) > 1) continue;
+      await page.mouse.click(b.x, b.y);
+      await page.waitForTimeout(200);
+    }
+    await title.waitFor({ timeout: 5000 });
     const routes = (ipJson(["-n", pods[0].ns, "route", "show"]) as { dst: string }[]).map((r) => r.dst);
     for (const dst of routes) await expect(page.locator("#details").textContent()).resolves.toContain(dst);
   });
