@@ -78,8 +78,30 @@ function text(v: unknown, what: string): string {
   return v;
 }
 
-/** Parses a trace from untrusted JSON (a POST body, a file); throws one line saying what is wrong. */
-export function parseTrace(raw: unknown): UiTrace {
+/** `cnilab trace --json` (lib/trace's TraceReport, version 1) in the shape the page draws. */
+function fromReport(raw: Record<string, unknown>): Record<string, unknown> {
+  const end = (e: unknown) => (isRecord(e) ? e.pod ?? e.ns ?? e.spec : e);
+  const outcome = isRecord(raw.outcome) ? raw.outcome : {};
+  const cause = isRecord(outcome.cause) ? outcome.cause.detail : undefined;
+  return {
+    from: end(raw.from),
+    to: end(raw.to),
+    ok: outcome.replied === true || (outcome.delivered === true && cause === undefined),
+    cause,
+    hops: (raw.events as unknown[]).map((e) =>
+      isRecord(e) ? { ns: e.ns, iface: e.ifname, us: e.timeUs, direction: e.direction, what: e.action } : e
+    ),
+  };
+}
+
+/**
+ * Parses a trace from untrusted JSON (a POST body, a file): `cnilab trace --json` as it prints it, or the
+ * minimal {@link UiTrace} shape. Throws one line saying what is wrong.
+ */
+export function parseTrace(input: unknown): UiTrace {
+  const raw = isRecord(input) && input.version === 1 && Array.isArray(input.events)
+    ? fromReport(input)
+    : input;
   if (!isRecord(raw)) throw new Error("a trace is a JSON object with from, to and hops");
   const hopsRaw = raw.hops;
   if (!Array.isArray(hopsRaw) || hopsRaw.length > 1000) {

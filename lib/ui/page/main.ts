@@ -805,6 +805,15 @@ function sh(argv: string[]): string {
 }
 
 const commandItems = new Map<number, HTMLLIElement>();
+let staleLog = false;
+
+function clearStale(): void {
+  if (!staleLog) return;
+  staleLog = false;
+  $("commands").replaceChildren();
+  $("checks").replaceChildren();
+  commandItems.clear();
+}
 
 function onLab(e: CnilabEvent): void {
   const lab = $("lab");
@@ -819,11 +828,15 @@ function onLab(e: CnilabEvent): void {
       $("step-title").textContent = `Step ${e.index + 1} · ${e.title}`;
       $("step-mirrors").textContent = e.mirrors;
       $("step-narration").textContent = e.narration;
-      $("commands").replaceChildren();
-      $("checks").replaceChildren();
-      commandItems.clear();
+      // in step mode the step is introduced before it runs: the last step's commands and checks stay on
+      // the screen until this one's first command
+      staleLog = true;
+      break;
+    case "step:repeat":
+      $("commands").append(el("li", `step ${e.index + 1} shown again: ${e.title}`, { class: "note" }));
       break;
     case "command:start": {
+      clearStale();
       const li = el("li", `$ ${sh(e.argv)}`, { class: e.purpose });
       if (e.stdin && e.argv.includes("-batch")) li.append(el("pre", e.stdin.trimEnd()));
       commandItems.set(e.id, li);
@@ -845,6 +858,7 @@ function onLab(e: CnilabEvent): void {
       break;
     }
     case "check": {
+      clearStale();
       const li = el("li", e.name, { class: e.ok ? "ok" : "bad" });
       if (!e.ok) {
         li.append(
@@ -857,6 +871,7 @@ function onLab(e: CnilabEvent): void {
       break;
     }
     case "note":
+      clearStale();
       $("commands").append(el("li", e.text, { class: "note" }));
       break;
     case "step:end":
