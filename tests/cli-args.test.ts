@@ -31,6 +31,7 @@ const CASES: Record<string, string[][]> = {
     "pod",
     "logs",
   ]],
+  ui: [["ui", "--bogus"], ["ui", "extra"], ["ui", "--port"], ["ui", "--listen", "example.com"]],
   "(none)": [["--bogus"], ["no-such-command"]],
 };
 
