@@ -13,7 +13,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { NetworkConfigList, PluginConfig } from "../cni/types.ts";
 import type { NetworkConfList } from "./types.ts";
-import { negotiate } from "./version.ts";
+import { negotiateList } from "../cni/version.ts";
 
 /** A config directory or file the runtime cannot use; the message names it. */
 export class ConfigError extends Error {
@@ -124,7 +124,7 @@ export function parseConfList(
   if (plugins.length === 0) throw new Error("no plugin configs found");
   return {
     name: raw.name,
-    cniVersion: negotiate(declared),
+    cniVersion: negotiateList(declared),
     declaredVersions: declared,
     disableCheck,
     disableGC,

@@ -14,14 +14,19 @@
  * @module
  */
 import type { Attachment, CniCommand, PluginConfig, Result } from "../cni/types.ts";
-import { ErrorCode } from "../cni/errors.ts";
+import { CniError, CniRuntimeError } from "../cni/errors.ts";
+import { cniEnv, findInPath, type InvokeArgs, rawExec } from "../cni/exec.ts";
+import { atLeast, convertAnyResult as convertResult } from "../cni/version.ts";
+import {
+  validateContainerId as checkContainerId,
+  validateIfname,
+  validateNetworkName as checkNetworkName,
+} from "../cni/validate.ts";
 import { existsSync } from "node:fs";
 import { cacheFilePath, deleteCache, listCachedAttachments, readCache, writeCache } from "./cache.ts";
 import { warnToStderr } from "./conf.ts";
-import { execPlugin, findInPath, type InvokeArgs, PluginExecError } from "./invoke.ts";
 import { withContainerLock } from "./lock.ts";
 import type { CachedAttachment, CniConfigOptions, NetworkConfList, RuntimeConf } from "./types.ts";
-import { atLeast, convertResult } from "./version.ts";
 
 /** Default libcni cache dir. */
 export const DEFAULT_CACHE_DIR = "/var/lib/cni";
@@ -30,62 +35,37 @@ export const DEFAULT_LOCK_DIR = "/run/cnilab/cni-locks";
 /** Default per-plugin timeout. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** A CNI operation failed; says which plugin, which operation, and what the plugin said. */
-export class CniRuntimeError extends Error {
-  constructor(
-    message: string,
-    /** `add`, `del`, `check`, `status`, `gc`, `version` */
-    readonly op: string,
-    /** The plugin type that failed, when one did. */
-    readonly plugin?: string,
-    /** The spec's error code the plugin returned. */
-    readonly code?: number,
-    readonly timedOut = false,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-    this.name = "CniRuntimeError";
+export { CniRuntimeError };
+
+/** Runs one of the validators shared with the plugin side; its CniError becomes the runtime's error. */
+function validated(check: (value: string) => void, value: string): void {
+  try {
+    check(value);
+  } catch (error) {
+    if (!(error instanceof CniError)) throw error;
+    const message = error.details ? `${error.message}: ${error.details}` : error.message;
+    throw new CniRuntimeError(message, {
+      op: "validate",
+      code: error.code,
+      details: error.details,
+      cause: error,
+    });
   }
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
-
 /** libcni's `ValidateContainerID`. */
 export function validateContainerId(id: string): void {
-  if (id === "") {
-    throw new CniRuntimeError("missing containerID", "validate", undefined, ErrorCode.InvalidEnvironment);
-  }
-  if (!NAME_RE.test(id)) {
-    throw new CniRuntimeError(
-      `invalid characters in containerID ${JSON.stringify(id)}`,
-      "validate",
-      undefined,
-      4,
-    );
-  }
+  validated(checkContainerId, id);
 }
 
 /** libcni's `ValidateNetworkName`. */
 export function validateNetworkName(name: string): void {
-  if (name === "") throw new CniRuntimeError("missing network name", "validate", undefined, 4);
-  if (!NAME_RE.test(name)) {
-    throw new CniRuntimeError(
-      `invalid characters found in network name ${JSON.stringify(name)}`,
-      "validate",
-      undefined,
-      4,
-    );
-  }
+  validated(checkNetworkName, name);
 }
 
 /** libcni's `ValidateInterfaceName`: 1–15 bytes, not `.`/`..`, no `/`, `:` or whitespace. */
 export function validateInterfaceName(ifName: string): void {
-  const bad = (why: string) =>
-    new CniRuntimeError(`interface name ${JSON.stringify(ifName)} ${why}`, "validate", undefined, 4);
-  if (ifName === "") throw new CniRuntimeError("interface name is empty", "validate", undefined, 4);
-  if (Buffer.byteLength(ifName) > 15) throw bad("is too long (max 15 bytes)");
-  if (ifName === "." || ifName === "..") throw bad("is . or ..");
-  if (/[\/:\s]/.test(ifName)) throw bad("contains / or : or whitespace");
+  validated(validateIfname, ifName);
 }
 
 function describe(plugin: PluginConfig, network: string): string {
@@ -185,29 +165,27 @@ export class CniConfig {
     } catch (error) {
       throw new CniRuntimeError(
         `plugin ${describe(plugin, list.name)} failed (${op}): ${(error as Error).message}`,
-        op,
-        plugin.type,
-        undefined,
-        false,
-        error,
+        { op, plugin: plugin.type, cause: error },
       );
     }
     try {
-      const out = await execPlugin(path, JSON.stringify(stdin), this.args(command, rt), {
+      const args = this.args(command, rt);
+      const out = await rawExec(path, JSON.stringify(stdin), cniEnv(args), {
         timeoutMs: this.timeoutMs,
         textBusyRetryMs: this.textBusyRetryMs,
+        // CHECK, STATUS and VERSION only look; the transcript shows them as reads
+        purpose: ["CHECK", "STATUS", "VERSION"].includes(command) ? "read" : "action",
       });
       return out.stdout;
     } catch (error) {
-      const e = error as PluginExecError;
-      throw new CniRuntimeError(
-        `plugin ${describe(plugin, list.name)} failed (${op}): ${e.message}`,
+      const e = error as CniRuntimeError;
+      throw new CniRuntimeError(`plugin ${describe(plugin, list.name)} failed (${op}): ${e.message}`, {
         op,
-        plugin.type,
-        e.code,
-        e.timedOut === true,
-        error,
-      );
+        plugin: plugin.type,
+        code: e.code,
+        timedOut: e.timedOut === true,
+        cause: error,
+      });
     }
   }
 
@@ -242,7 +220,7 @@ export class CniConfig {
         throw new CniRuntimeError(
           `container ${rt.containerId} is already attached to network "${list.name}" as ${rt.ifName} ` +
             `(cached result ${cacheFilePath(this.cacheDir, list.name, rt)}): DEL it first`,
-          "add",
+          { op: "add" },
         );
       }
       for (const plugin of list.plugins) this.resolveOrThrow("add", list, plugin);
@@ -264,8 +242,7 @@ export class CniConfig {
           if (error instanceof CniRuntimeError) throw error;
           throw new CniRuntimeError(
             `plugin ${describe(plugin, list.name)} failed (add): ${(error as Error).message}`,
-            "add",
-            plugin.type,
+            { op: "add", plugin: plugin.type },
           );
         }
       }
@@ -276,7 +253,7 @@ export class CniConfig {
         await this.rollback(list, rt, list.plugins.length - 1);
         throw new CniRuntimeError(
           `failed to set network "${list.name}" cached result: ${(error as Error).message}`,
-          "add",
+          { op: "add" },
         );
       }
       return final;
@@ -289,8 +266,7 @@ export class CniConfig {
     } catch (error) {
       throw new CniRuntimeError(
         `plugin ${describe(plugin, list.name)} failed (${op}): ${(error as Error).message}`,
-        op,
-        plugin.type,
+        { op, plugin: plugin.type },
       );
     }
   }
@@ -315,7 +291,7 @@ export class CniConfig {
       if (!atLeast(list.cniVersion, "0.4.0")) {
         throw new CniRuntimeError(
           `configuration version "${list.cniVersion}" does not support the CHECK command`,
-          "check",
+          { op: "check" },
         );
       }
       if (list.disableCheck) return;
@@ -326,14 +302,14 @@ export class CniConfig {
       } catch (error) {
         throw new CniRuntimeError(
           `failed to get network "${list.name}" cached result: ${(error as Error).message}`,
-          "check",
+          { op: "check" },
         );
       }
       if (!cached?.result) {
         throw new CniRuntimeError(
           `no cached result for network "${list.name}", container ${rt.containerId}, interface ${rt.ifName}: ` +
             `CHECK needs a previous ADD`,
-          "check",
+          { op: "check" },
         );
       }
       const prev = convertResult(cached.result, list.cniVersion);
@@ -423,7 +399,7 @@ export class CniConfig {
         }
       }
     }
-    if (errors.length > 0) throw new CniRuntimeError(errors.join("\n"), "gc");
+    if (errors.length > 0) throw new CniRuntimeError(errors.join("\n"), { op: "gc" });
   }
 
   /** STATUS (1.1.0 lists; older ones are reported ready without asking): each plugin in order, first error wins. */
@@ -451,7 +427,10 @@ export class CniConfig {
     );
     const parsed = JSON.parse(stdout) as { cniVersion: string; supportedVersions: string[] };
     if (!Array.isArray(parsed.supportedVersions)) {
-      throw new CniRuntimeError(`plugin ${type} answered VERSION without supportedVersions`, "version", type);
+      throw new CniRuntimeError(`plugin ${type} answered VERSION without supportedVersions`, {
+        op: "version",
+        plugin: type,
+      });
     }
     return parsed;
   }
@@ -474,7 +453,7 @@ export class CniConfig {
       }
       for (const [c, on] of Object.entries(plugin.capabilities ?? {})) if (on) caps.add(c);
     }
-    if (problems.length > 0) throw new CniRuntimeError(problems.join("; "), "validate");
+    if (problems.length > 0) throw new CniRuntimeError(problems.join("; "), { op: "validate" });
     return [...caps];
   }
 }

@@ -43,9 +43,9 @@ export {
   parseConfList,
   readConfFile,
 } from "./conf.ts";
-export { atLeast, compareVersions, convertResult, negotiate } from "./version.ts";
+export { atLeast, compareVersions, convertAnyResult, negotiateList } from "../cni/version.ts";
 export { cacheFilePath, readCache } from "./cache.ts";
-export { findInPath, PluginNotFoundError } from "./invoke.ts";
+export { findInPath, PluginNotFoundError } from "../cni/exec.ts";
 export {
   applyConfTemplate,
   CONTAINERD_CNI_DEFAULTS,
