@@ -21,7 +21,7 @@ import {
   DEFAULT_CACHE_DIR,
   loadNetworkConf,
 } from "../runtime/mod.ts";
-import type { NetworkConfList, RuntimeConf } from "../runtime/mod.ts";
+import type { NetworkConfigList, RuntimeConf } from "../runtime/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 
 const OPS = ["add", "check", "del", "status", "gc"] as const;
@@ -134,7 +134,7 @@ export const cni: Command = {
     if ((op === "add" || op === "check") && !existsSync(netns)) {
       throw new UsageError(`netns ${netns} does not exist (create it first, e.g. ip netns add NAME)`);
     }
-    let list: NetworkConfList;
+    let list: NetworkConfigList;
     try {
       list = loadNetworkConf(confDir, network);
     } catch (error) {

@@ -26,7 +26,7 @@ import { existsSync } from "node:fs";
 import { cacheFilePath, deleteCache, listCachedAttachments, readCache, writeCache } from "./cache.ts";
 import { warnToStderr } from "./conf.ts";
 import { withContainerLock } from "./lock.ts";
-import type { CachedAttachment, CniConfigOptions, NetworkConfList, RuntimeConf } from "./types.ts";
+import type { CachedAttachment, CniConfigOptions, NetworkConfigList, RuntimeConf } from "./types.ts";
 
 /** Default libcni cache dir. */
 export const DEFAULT_CACHE_DIR = "/var/lib/cni";
@@ -121,7 +121,7 @@ export class CniConfig {
    * and `runtimeConfig` holding only the capabilities it declares and the caller supplies.
    */
   pluginStdin(
-    list: NetworkConfList,
+    list: NetworkConfigList,
     plugin: PluginConfig,
     prevResult?: Result,
     rt?: RuntimeConf,
@@ -154,7 +154,7 @@ export class CniConfig {
   private async invoke(
     op: string,
     command: CniCommand,
-    list: NetworkConfList,
+    list: NetworkConfigList,
     plugin: PluginConfig,
     stdin: PluginConfig,
     rt?: RuntimeConf,
@@ -189,7 +189,7 @@ export class CniConfig {
     }
   }
 
-  private validate(list: NetworkConfList, rt: RuntimeConf): void {
+  private validate(list: NetworkConfigList, rt: RuntimeConf): void {
     validateContainerId(rt.containerId);
     validateNetworkName(list.name);
     validateInterfaceName(rt.ifName);
@@ -211,7 +211,7 @@ export class CniConfig {
    * a failed ADD has no cached result), nothing is cached, and the original error is thrown. An attachment
    * that is already cached (ADD without DEL in between) is refused before any plugin runs.
    */
-  addNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<Result> {
+  addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<Result> {
     return this.locked(rt, async () => {
       this.validate(list, rt);
       // a second ADD of a live attachment would fail in the plugin and its rollback would tear down the
@@ -260,7 +260,7 @@ export class CniConfig {
     });
   }
 
-  private resolveOrThrow(op: string, list: NetworkConfList, plugin: PluginConfig): void {
+  private resolveOrThrow(op: string, list: NetworkConfigList, plugin: PluginConfig): void {
     try {
       this.findPlugin(plugin.type);
     } catch (error) {
@@ -271,7 +271,7 @@ export class CniConfig {
     }
   }
 
-  private async rollback(list: NetworkConfList, rt: RuntimeConf, failedIndex: number): Promise<void> {
+  private async rollback(list: NetworkConfigList, rt: RuntimeConf, failedIndex: number): Promise<void> {
     for (let i = failedIndex; i >= 0; i--) {
       const plugin = list.plugins[i];
       try {
@@ -286,7 +286,7 @@ export class CniConfig {
    * CHECK: refuses lists older than 0.4.0, does nothing when `disableCheck` is set, needs the cached result
    * of a previous ADD, and runs the chain in order with it as `prevResult`; stops at the first error.
    */
-  checkNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+  checkNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     return this.locked(rt, async () => {
       if (!atLeast(list.cniVersion, "0.4.0")) {
         throw new CniRuntimeError(
@@ -324,11 +324,11 @@ export class CniConfig {
    * (0.4.0 and later; an unreadable cache record is removed and DEL goes on without it). Stops at the first
    * failing plugin and keeps the cache so DEL can be retried; removes the cache record on success.
    */
-  delNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+  delNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     return this.locked(rt, () => this.delUnlocked(list, rt));
   }
 
-  private async delUnlocked(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+  private async delUnlocked(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     this.validate(list, rt);
     let prev: Result | undefined;
     if (atLeast(list.cniVersion, "0.4.0")) {
@@ -349,7 +349,7 @@ export class CniConfig {
 
   /** The cached final ADD result of an attachment, converted to the list's version (undefined if none). */
   getCachedResult(
-    list: NetworkConfList,
+    list: NetworkConfigList,
     rt: Pick<RuntimeConf, "containerId" | "ifName">,
   ): Result | undefined {
     const cached = readCache(this.cacheDir, list.name, rt);
@@ -366,7 +366,7 @@ export class CniConfig {
    * this network that is not in `validAttachments` (undefined = none is valid, as cnitool passes), then, for
    * 1.1.0 lists, GC to every plugin with `cni.dev/valid-attachments`. Errors are collected; all steps run.
    */
-  async gcNetworkList(list: NetworkConfList, validAttachments?: Attachment[]): Promise<void> {
+  async gcNetworkList(list: NetworkConfigList, validAttachments?: Attachment[]): Promise<void> {
     if (list.disableGC) return;
     const valid = new Set((validAttachments ?? []).map((a) => `${a.containerID}\0${a.ifname}`));
     const errors: string[] = [];
@@ -403,7 +403,7 @@ export class CniConfig {
   }
 
   /** STATUS (1.1.0 lists; older ones are reported ready without asking): each plugin in order, first error wins. */
-  async getStatusNetworkList(list: NetworkConfList): Promise<void> {
+  async getStatusNetworkList(list: NetworkConfigList): Promise<void> {
     if (!atLeast(list.cniVersion, "1.1.0")) return;
     for (const plugin of list.plugins) {
       await this.invoke("status", "STATUS", list, plugin, {
@@ -417,7 +417,7 @@ export class CniConfig {
   /** VERSION of one plugin type: `{cniVersion, supportedVersions}`. */
   async versionInfo(type: string): Promise<{ cniVersion: string; supportedVersions: string[] }> {
     const plugin: PluginConfig = { type };
-    const list = { name: "version", cniVersion: "1.1.0" } as NetworkConfList;
+    const list = { name: "version", cniVersion: "1.1.0" } as NetworkConfigList;
     const stdout = await this.invoke(
       "version",
       "VERSION",
@@ -439,7 +439,7 @@ export class CniConfig {
    * libcni's `ValidateNetworkList`: every plugin exists and supports the list's version. Returns the
    * capabilities the list declares.
    */
-  async validateNetworkList(list: NetworkConfList): Promise<string[]> {
+  async validateNetworkList(list: NetworkConfigList): Promise<string[]> {
     const problems: string[] = [];
     const caps = new Set<string>();
     for (const plugin of list.plugins) {

@@ -13,7 +13,7 @@ import type {
   CniNetworksOptions,
   InterfaceConfig,
   NamespaceOptions,
-  NetworkConfList,
+  NetworkConfigList,
   RuntimeConf,
   SetupResult,
 } from "./types.ts";
@@ -125,7 +125,7 @@ export class CniNetworks {
   }
 
   /** Builds from lists already in hand (e.g. a lab's generated conflist); ifnames as in {@link load}. */
-  static fromLists(lists: NetworkConfList[], opts: CniNetworksOptions = {}): CniNetworks {
+  static fromLists(lists: NetworkConfigList[], opts: CniNetworksOptions = {}): CniNetworks {
     const cni = new CniConfig({
       binDirs: opts.binDirs ?? [...CONTAINERD_DEFAULTS.binDirs],
       cacheDir: opts.cacheDir,
