@@ -100,6 +100,17 @@ export interface ExecOutput {
   durationMs: number;
 }
 
+/**
+ * How a runtime runs one plugin (pkg/invoke's `Exec` interface): libcni takes it from its caller, as
+ * `libcni.NewCNIConfig(path, exec)` does; {@link rawExec} is the real one.
+ */
+export type PluginExec = (
+  pluginPath: string,
+  stdin: string,
+  env: Record<string, string>,
+  opts: ExecOptions,
+) => Promise<ExecOutput>;
+
 const TEXT_BUSY = /ETXTBSY|text file (is )?busy/i;
 
 function sleep(ms: number): Promise<void> {

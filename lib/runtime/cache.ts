@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import type { Result } from "../cni/types.ts";
+import type { Result } from "../cni/mod.ts";
 import type { CachedAttachment, CniCacheV1, NetworkConfigList, RuntimeConf } from "./types.ts";
 
 /** The kind tag of libcni's cache records. */

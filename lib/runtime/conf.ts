@@ -11,8 +11,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import type { NetworkConfigList, PluginConfig } from "../cni/types.ts";
-import { negotiateList } from "../cni/version.ts";
+import { negotiateList, type NetworkConfigList, type PluginConfig } from "../cni/mod.ts";
 
 /** A config directory or file the runtime cannot use; the message names it. */
 export class ConfigError extends Error {

@@ -13,16 +13,25 @@
  * on one container are serialized by a lock; the cache is written atomically.
  * @module
  */
-import type { Attachment, CniCommand, PluginConfig, Result } from "../cni/types.ts";
-import { CniError, CniRuntimeError } from "../cni/errors.ts";
-import { cniEnv, findInPath, type InvokeArgs, rawExec } from "../cni/exec.ts";
-import { atLeast, convertAnyResult as convertResult } from "../cni/version.ts";
+import { existsSync } from "node:fs";
 import {
+  atLeast,
+  type Attachment,
+  type CniCommand,
+  cniEnv,
+  CniError,
+  CniRuntimeError,
+  convertAnyResult as convertResult,
+  findInPath,
+  type InvokeArgs,
+  type PluginConfig,
+  type PluginExec,
+  rawExec,
+  type Result,
   validateContainerId as checkContainerId,
   validateIfname,
   validateNetworkName as checkNetworkName,
-} from "../cni/validate.ts";
-import { existsSync } from "node:fs";
+} from "../cni/mod.ts";
 import { cacheFilePath, deleteCache, listCachedAttachments, readCache, writeCache } from "./cache.ts";
 import { warnToStderr } from "./conf.ts";
 import { withContainerLock } from "./lock.ts";
@@ -101,6 +110,7 @@ export class CniConfig {
   readonly lockDir: string;
   readonly textBusyRetryMs: number;
   readonly warn: (message: string) => void;
+  readonly exec: PluginExec;
 
   constructor(opts: CniConfigOptions) {
     this.binDirs = [...opts.binDirs];
@@ -109,6 +119,7 @@ export class CniConfig {
     this.lockDir = opts.lockDir ?? DEFAULT_LOCK_DIR;
     this.textBusyRetryMs = opts.textBusyRetryMs ?? 1000;
     this.warn = opts.onWarning ?? warnToStderr;
+    this.exec = opts.exec ?? rawExec;
   }
 
   /** The executable a plugin type resolves to (throws a PluginNotFoundError naming the dirs searched). */
@@ -170,7 +181,7 @@ export class CniConfig {
     }
     try {
       const args = this.args(command, rt);
-      const out = await rawExec(path, JSON.stringify(stdin), cniEnv(args), {
+      const out = await this.exec(path, JSON.stringify(stdin), cniEnv(args), {
         timeoutMs: this.timeoutMs,
         textBusyRetryMs: this.textBusyRetryMs,
         // CHECK, STATUS and VERSION only look; the transcript shows them as reads

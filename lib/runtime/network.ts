@@ -4,10 +4,9 @@
  * and fold the per-network results into one view of the sandbox's interfaces.
  * @module
  */
-import type { Attachment, Result } from "../cni/types.ts";
+import { atLeast, type Attachment, type Result } from "../cni/mod.ts";
 import { ERR_CNI_NOT_INITIALIZED, loadConfDir, loopbackConfList, warnToStderr } from "./conf.ts";
 import { CniConfig, CniRuntimeError } from "./libcni.ts";
-import { atLeast } from "../cni/version.ts";
 import type {
   AttachedNetwork,
   CniNetworksOptions,

@@ -3,7 +3,7 @@
  * what it gets back. The spec's data types (configs, results) live in lib/cni/types.ts.
  * @module
  */
-import type { Attachment, Dns, NetworkConfigList, Result, ResultRoute } from "../cni/types.ts";
+import type { Attachment, Dns, NetworkConfigList, PluginExec, Result, ResultRoute } from "../cni/mod.ts";
 
 /** Per-invocation arguments (libcni's `RuntimeConf`). */
 export interface RuntimeConf {
@@ -33,6 +33,8 @@ export interface CniConfigOptions {
   textBusyRetryMs?: number;
   /** Where warnings go (skipped config files, failed rollbacks). Default: stderr. */
   onWarning?: (message: string) => void;
+  /** How a plugin is run (libcni's `NewCNIConfig(path, exec)`). Default: lib/cni's `rawExec`. */
+  exec?: PluginExec;
 }
 
 /** One cached attachment (libcni's `NetworkAttachment`), read from a `cniCacheV1` file. */
