@@ -44,7 +44,7 @@ export function atLeast(a: string, b: string): boolean {
 }
 
 /** The highest of `versions` that cnilab supports (undefined when none is). */
-export function highestSupported(versions: readonly unknown[]): CniVersion | undefined {
+function highestSupported(versions: readonly unknown[]): CniVersion | undefined {
   const usable = versions.filter(isSupported);
   return usable.sort(compareVersions)[usable.length - 1];
 }

@@ -63,17 +63,17 @@ function validated(check: (value: string) => void, value: string): void {
 }
 
 /** libcni's `ValidateContainerID`. */
-export function validateContainerId(id: string): void {
+function validateContainerId(id: string): void {
   validated(checkContainerId, id);
 }
 
 /** libcni's `ValidateNetworkName`. */
-export function validateNetworkName(name: string): void {
+function validateNetworkName(name: string): void {
   validated(checkNetworkName, name);
 }
 
 /** libcni's `ValidateInterfaceName`: 1–15 bytes, not `.`/`..`, no `/`, `:` or whitespace. */
-export function validateInterfaceName(ifName: string): void {
+function validateInterfaceName(ifName: string): void {
   validated(validateIfname, ifName);
 }
 
