@@ -1,9 +1,9 @@
 /**
  * The one validator of the names both sides of the protocol check: container IDs, network names and
  * interface names. The plugin side (the skeleton) prints the {@link CniError} as the spec's error JSON; the
- * runtime side (libcni) refuses the operation before any plugin runs. The rules and codes are libcni's
- * (containernetworking/cni `pkg/utils/utils.go`: `ValidateContainerID`, `ValidateNetworkName`,
- * `ValidateInterfaceName`), which `pkg/skel` and `libcni` share the same way.
+ * runtime side (libcni) refuses the operation before any plugin runs. In containernetworking/cni both
+ * sides call one set of these too (`pkg/utils/utils.go`: `ValidateContainerID`, `ValidateNetworkName`).
+ * The codes here are the ones cnilab's plugins have always answered (tests/plugins/bad-input-cases.ts).
  * @module
  */
 import { CniError, ErrorCode } from "./errors.ts";
