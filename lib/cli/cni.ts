@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import type { Attachment } from "../cni/types.ts";
+import { parseCniArgPairs } from "../cni/args.ts";
 import {
   CniConfig,
   CniRuntimeError,
@@ -20,7 +21,7 @@ import {
   DEFAULT_CACHE_DIR,
   loadNetworkConf,
 } from "../runtime/mod.ts";
-import type { NetworkConfList, RuntimeConf } from "../runtime/mod.ts";
+import type { NetworkConfigList, RuntimeConf } from "../runtime/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 
 const OPS = ["add", "check", "del", "status", "gc"] as const;
@@ -33,12 +34,16 @@ export function cnitoolContainerId(netnsPath: string): string {
 
 /** cnitool's CNI_ARGS parser: `K=V` pairs separated by `;`, each with a non-empty key and value. */
 export function parseCniArgs(text: string): [string, string][] {
+  const bad = (pair: string) => new UsageError(`invalid CNI_ARGS pair ${JSON.stringify(pair)}`);
   return text.split(";").map((pair) => {
-    const kv = pair.split("=");
-    if (kv.length !== 2 || kv[0] === "" || kv[1] === "") {
-      throw new UsageError(`invalid CNI_ARGS pair ${JSON.stringify(pair)}`);
+    let kv: [string, string] | undefined;
+    try {
+      kv = parseCniArgPairs(pair)[0];
+    } catch {
+      throw bad(pair);
     }
-    return [kv[0], kv[1]];
+    if (!kv || kv[1] === "") throw bad(pair);
+    return kv;
   });
 }
 
@@ -135,7 +140,7 @@ export const cni: Command = {
     if ((op === "add" || op === "check") && !existsSync(netns)) {
       throw new UsageError(`netns ${netns} does not exist (create it first, e.g. ip netns add NAME)`);
     }
-    let list: NetworkConfList;
+    let list: NetworkConfigList;
     try {
       list = loadNetworkConf(confDir, network);
     } catch (error) {

@@ -48,3 +48,54 @@ export class CniError extends Error {
     }
   }
 }
+
+/** Options of a {@link CniRuntimeError}: what failed and how (every field optional). */
+export interface CniRuntimeErrorOptions {
+  /** The operation: `add`, `del`, `check`, `status`, `gc`, `version`, `validate`. */
+  op?: string;
+  /** The plugin type that failed, when one did. */
+  plugin?: string;
+  /** The spec's error code, when the plugin printed one (or a validator gave one). */
+  code?: number;
+  /** The plugin's `details`, when it printed the spec's error JSON. */
+  details?: string;
+  /** What the plugin printed on stdout / stderr. @default "" */
+  stdout?: string;
+  stderr?: string;
+  /** The plugin was killed after the timeout. @default false */
+  timedOut?: boolean;
+  /** The plugin's exit code; -1 when it never started. @default -1 */
+  exitCode?: number;
+  /** The underlying error (a plugin's {@link CniError}, a failed exec). */
+  cause?: unknown;
+}
+
+/**
+ * Running a plugin, or a chain of them, failed: says which plugin, which operation, and what the plugin
+ * said. The one error of the runtime side (libcni's errors, pkg/invoke's exec errors).
+ */
+export class CniRuntimeError extends Error {
+  readonly op: string;
+  readonly plugin?: string;
+  readonly code?: number;
+  readonly details: string;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly exitCode: number;
+  override readonly cause?: unknown;
+
+  constructor(message: string, options: CniRuntimeErrorOptions = {}) {
+    super(message);
+    this.name = "CniRuntimeError";
+    this.op = options.op ?? "";
+    this.plugin = options.plugin;
+    this.code = options.code;
+    this.details = options.details ?? "";
+    this.stdout = options.stdout ?? "";
+    this.stderr = options.stderr ?? "";
+    this.timedOut = options.timedOut ?? false;
+    this.exitCode = options.exitCode ?? -1;
+    this.cause = options.cause;
+  }
+}

@@ -2,8 +2,9 @@
  * Small IPv4/IPv6 address math on BigInt: parse, format (the canonical text Go's net.IP prints, which is
  * also the name of host-local's reservation files), subnets and ranges.
  *
- * Written here rather than imported: the `ip-address` package costs ~6 ms of start-up in a compiled plugin,
- * and a plugin starts on every CNI operation.
+ * Written here rather than imported: importing the `ip-address` package slows every start of a compiled
+ * plugin, and a plugin starts on every CNI operation (the figure is in the README's "Decisions, measured
+ * here").
  * @module
  */
 

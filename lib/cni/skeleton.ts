@@ -11,11 +11,13 @@
  * @module
  */
 import process from "node:process";
+import { parseCniArgPairs } from "./args.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import { hasControlChar, isObject, optBool, optObject, optStr, optStrList } from "./fields.ts";
 import { inspectNetns } from "./netns.ts";
 import type { Attachment, CniCommand, CniVersion, PluginConfig, Result } from "./types.ts";
 import { SUPPORTED_VERSIONS } from "./types.ts";
+import { validateContainerId, validateIfname, validateNetworkName } from "./validate.ts";
 import { convertResult, isSupported, LATEST, negotiate, parseDns, parseResult } from "./version.ts";
 
 /** The commands that reach a handler (VERSION is answered by the skeleton itself). */
@@ -81,9 +83,6 @@ export interface PluginHandlers {
 
 const COMMANDS: readonly CniCommand[] = ["ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION"];
 
-/** Names of containers and networks (libcni's rule). */
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
-
 /** Which variables each command requires (per the spec's table; CNI_NETNS may be empty on DEL). */
 const REQUIRED: Record<HandlerCommand, readonly string[]> = {
   ADD: ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"],
@@ -93,75 +92,28 @@ const REQUIRED: Record<HandlerCommand, readonly string[]> = {
   STATUS: [],
 };
 
-/** Checks a container ID: code 3 when empty, code 4 when it has characters libcni refuses. */
-export function validateContainerId(id: string): void {
-  if (id === "") throw new CniError(ErrorCode.UnknownContainer, "missing containerID");
-  if (!NAME_RE.test(id)) {
-    throw new CniError(
-      ErrorCode.InvalidEnvironment,
-      "invalid characters in containerID",
-      `${JSON.stringify(id)}: use letters, digits, "_", "." and "-", starting with a letter or digit`,
-    );
-  }
-}
-
-/** Checks a network name: code 7 when empty or with characters libcni refuses. */
-export function validateNetworkName(name: string): void {
-  if (name === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "missing network name");
-  if (!NAME_RE.test(name)) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      "invalid characters found in network name",
-      `${JSON.stringify(name)}: use letters, digits, "_", "." and "-", starting with a letter or digit`,
-    );
-  }
-}
-
-/** Checks an interface name the way the kernel and libcni do (code 4). */
-export function validateIfname(name: string): void {
-  const fail = (msg: string, details = "") => {
-    throw new CniError(ErrorCode.InvalidEnvironment, msg, details);
-  };
-  if (name === "") fail("interface name is empty");
-  if (new TextEncoder().encode(name).length > 15) {
-    fail("interface name is too long", `${JSON.stringify(name)}: interface names are at most 15 bytes`);
-  }
-  if (name === "." || name === "..") fail("interface name is . or ..");
-  if (/[\/:\s]/.test(name) || hasControlChar(name)) {
-    fail("interface name contains / or : or whitespace or control characters", JSON.stringify(name));
-  }
-}
-
 /**
  * Parses CNI_ARGS (`K=V;K2=V2`). Keys not in `known` are an error unless `IgnoreUnknown` is true
  * (`1`/`true`), as in the reference plugins (containerd and podman always pass IgnoreUnknown=1).
  */
 export function parseCniArgs(text: string, known: readonly string[] = []): CniArgs {
   const args: CniArgs = {};
-  if (text === "") return args;
   const unknown: string[] = [];
   let ignoreUnknown = false;
-  for (const pair of text.split(";")) {
-    const kv = pair.split("=");
-    if (kv.length !== 2 || kv[0] === "") {
-      throw new CniError(
-        ErrorCode.InvalidEnvironment,
-        `CNI_ARGS: invalid pair ${JSON.stringify(pair)}`,
-        "use K=V;K2=V2",
-      );
-    }
-    const [key, value] = kv;
+  for (const [key, value] of parseCniArgPairs(text)) {
     if (key === "IgnoreUnknown") {
       const v = value.toLowerCase();
       if (v === "1" || v === "true") ignoreUnknown = true;
       else if (v === "0" || v === "false") ignoreUnknown = false;
-      else {throw new CniError(
+      else {
+        throw new CniError(
           ErrorCode.InvalidEnvironment,
           `CNI_ARGS: IgnoreUnknown must be 1, 0, true or false`,
-        );}
+        );
+      }
       continue;
     }
-    if (!known.includes(key)) unknown.push(pair);
+    if (!known.includes(key)) unknown.push(`${key}=${value}`);
     args[key] = value;
   }
   if (unknown.length > 0 && !ignoreUnknown) {

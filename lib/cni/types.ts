@@ -42,14 +42,26 @@ export interface PluginConfig {
   [key: string]: unknown;
 }
 
-/** A network configuration list (`.conflist`), the unit a runtime attaches a container to. */
+/**
+ * A loaded network configuration list (libcni's `NetworkConfigList`): the unit a runtime attaches a
+ * container to. A `.conf`/`.json` file is up-converted into a one-plugin list, as libcni's
+ * `ConfListFromConf` does.
+ */
 export interface NetworkConfigList {
-  cniVersion: string;
-  cniVersions?: string[];
+  /** Network name (`name` of the list). */
   name: string;
-  disableCheck?: boolean;
-  disableGC?: boolean;
+  /** The negotiated spec version: the highest of `cniVersion`/`cniVersions` this runtime supports. */
+  cniVersion: string;
+  /** What the file declared, before negotiation. */
+  declaredVersions: string[];
+  disableCheck: boolean;
+  disableGC: boolean;
+  /** Plugin configs in chain order (as written, without the runtime's injected keys). */
   plugins: PluginConfig[];
+  /** The list as JSON text: the file's bytes for a `.conflist`, the up-converted list for a `.conf`. Cached base64. */
+  bytes: string;
+  /** The file it came from, when it came from a file. */
+  file?: string;
 }
 
 /** An interface in a result. `sandbox` is the netns path for interfaces inside the container. */
@@ -89,12 +101,6 @@ export interface Result {
   ips?: ResultIp[];
   routes?: ResultRoute[];
   dns?: Dns;
-}
-
-/** VERSION's answer. */
-export interface VersionResult {
-  cniVersion: string;
-  supportedVersions: string[];
 }
 
 /** An attachment: one container's interface on one network (the unit of the result cache and GC). */

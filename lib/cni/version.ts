@@ -38,16 +38,26 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/** a >= b */
+export function atLeast(a: string, b: string): boolean {
+  return compareVersions(a, b) >= 0;
+}
+
+/** The highest of `versions` that cnilab supports (undefined when none is). */
+function highestSupported(versions: readonly unknown[]): CniVersion | undefined {
+  const usable = versions.filter(isSupported);
+  return usable.sort(compareVersions)[usable.length - 1];
+}
+
 /**
- * The version to answer in: the config's `cniVersion` when supported, else (spec 1.1) the highest supported
- * entry of `cniVersions`. Anything else is code 1 (incompatible version), like the reference plugins.
+ * The plugin side: the version to answer in: the config's `cniVersion` when supported, else (spec 1.1) the
+ * highest supported entry of `cniVersions`. Anything else is code 1 (incompatible version), like the
+ * reference plugins.
  */
 export function negotiate(config: { cniVersion?: unknown; cniVersions?: unknown }): CniVersion {
   if (isSupported(config.cniVersion)) return config.cniVersion;
-  const listed = Array.isArray(config.cniVersions) ? config.cniVersions.filter(isSupported) : [];
-  if (config.cniVersion === undefined && listed.length > 0) {
-    return listed.sort(compareVersions)[listed.length - 1];
-  }
+  const listed = highestSupported(Array.isArray(config.cniVersions) ? config.cniVersions : []);
+  if (config.cniVersion === undefined && listed !== undefined) return listed;
   const asked = config.cniVersion === undefined ? "(none)" : JSON.stringify(config.cniVersion);
   throw new CniError(
     ErrorCode.IncompatibleVersion,
@@ -56,6 +66,23 @@ export function negotiate(config: { cniVersion?: unknown; cniVersions?: unknown 
       JSON.stringify(SUPPORTED_VERSIONS)
     }; set "cniVersion" to one of them`,
   );
+}
+
+/**
+ * The runtime side: the version a list is run with, the highest of its `cniVersion` and `cniVersions`
+ * that cnilab supports (libcni picks the highest not newer than its own; cnilab also refuses versions older
+ * than 0.3.0, whose results it does not parse). Throws, naming what was offered, when none fits.
+ */
+export function negotiateList(declared: string[]): CniVersion {
+  const best = highestSupported(declared);
+  if (best === undefined) {
+    throw new Error(
+      `no supported cniVersion: the config offers ${
+        declared.map((v) => JSON.stringify(v)).join(", ") || "none"
+      }, cnilab's runtime speaks ${SUPPORTED_VERSIONS.join(", ")}`,
+    );
+  }
+  return best;
 }
 
 /** The address family of an address or CIDR ("4" or "6"). */
@@ -232,4 +259,12 @@ function parseAnyResult(v: unknown): Result {
   const dns = parseDns(v.dns);
   if (dns && Object.keys(dns).length > 0) out.dns = dns;
   return out;
+}
+
+/**
+ * Converts a result of any supported shape (0.2.0 `ip4`/`ip6`, 0.3.x/0.4.0, 1.x) into the shape of
+ * `toVersion`, as libcni's `GetAsVersion` does for prevResult and cached results.
+ */
+export function convertAnyResult(result: unknown, toVersion: string): Result {
+  return convertResult(parseResult(result, "a plugin's result"), toVersion as CniVersion);
 }

@@ -23,6 +23,7 @@ import {
 import process from "node:process";
 import { link, netns } from "../iproute2/mod.ts";
 import { run } from "../shell/mod.ts";
+import { readSysctl, sysctlPath } from "../sys/sysctl.ts";
 
 /** Where cnilab keeps its state; overridable for tests with CNILAB_STATE_DIR. */
 export const STATE_DIR = process.env.CNILAB_STATE_DIR ?? "/run/cnilab";
@@ -587,13 +588,13 @@ function ledgerPath(key: string): string {
   return `${SYSCTL_DIR}/${key}.json`;
 }
 
-function sysctlFile(key: string): string {
-  return `/proc/sys/${key.replaceAll(".", "/")}`;
-}
+export { readSysctl };
 
-/** Reads a sysctl (`net.ipv4.ip_forward`). */
-export function readSysctl(key: string): string {
-  return readFileSync(sysctlFile(key), "utf8").trim();
+/** The current value of a sysctl the ledger is about to change (it must exist). */
+function currentValue(key: string): string {
+  const value = readSysctl(key);
+  if (value === undefined) throw new Error(`no such sysctl: ${key} (${sysctlPath(key)})`);
+  return value;
 }
 
 function readLedger(key: string): Ledger | undefined {
@@ -614,11 +615,11 @@ function ledgerUsers(key: string): string[] {
  */
 export async function setSysctl(owner: Owner, key: string, value: string): Promise<void> {
   mkdirSync(SYSCTL_DIR, { recursive: true, mode: 0o700 });
-  const ledger = readLedger(key) ?? { original: readSysctl(key), users: [] };
+  const ledger = readLedger(key) ?? { original: currentValue(key), users: [] };
   if (!ledger.users.includes(owner.id)) ledger.users.push(owner.id);
   writeFileSync(ledgerPath(key), JSON.stringify(ledger));
   await owner.record({ kind: "sysctl", key, value });
-  writeFileSync(sysctlFile(key), value);
+  writeFileSync(sysctlPath(key), value);
 }
 
 /**
@@ -626,7 +627,7 @@ export async function setSysctl(owner: Owner, key: string, value: string): Promi
  * will (the bridge plugin turns on ip_forward as a gateway). Restored like {@link setSysctl}.
  */
 export async function guardSysctl(owner: Owner, key: string): Promise<void> {
-  await setSysctl(owner, key, readSysctl(key));
+  await setSysctl(owner, key, currentValue(key));
 }
 
 function releaseSysctl(ownerId: string, key: string): boolean {
@@ -643,7 +644,7 @@ function releaseSysctl(ownerId: string, key: string): boolean {
 
 function restoreSysctl(key: string): void {
   const ledger = readLedger(key);
-  if (ledger) writeFileSync(sysctlFile(key), ledger.original);
+  if (ledger) writeFileSync(sysctlPath(key), ledger.original);
   try {
     unlinkSync(ledgerPath(key));
   } catch {

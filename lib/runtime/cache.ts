@@ -19,8 +19,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import type { Result } from "../cni/types.ts";
-import type { CachedAttachment, CniCacheV1, NetworkConfList, RuntimeConf } from "./types.ts";
+import type { Result } from "../cni/mod.ts";
+import type { CachedAttachment, CniCacheV1, NetworkConfigList, RuntimeConf } from "./types.ts";
 
 /** The kind tag of libcni's cache records. */
 export const CNI_CACHE_V1 = "cniCacheV1";
@@ -53,7 +53,7 @@ function sortKeys(value: unknown): unknown {
  * The record libcni writes, fields in libcni's struct order, the map-valued `capabilityArgs` and `result`
  * with sorted keys (as Go marshals maps), empty optional fields omitted (Go's omitempty).
  */
-export function cacheRecord(list: NetworkConfList, rt: RuntimeConf, result: Result): CniCacheV1 {
+export function cacheRecord(list: NetworkConfigList, rt: RuntimeConf, result: Result): CniCacheV1 {
   const record: CniCacheV1 = {
     kind: CNI_CACHE_V1,
     containerId: rt.containerId,
@@ -71,7 +71,12 @@ export function cacheRecord(list: NetworkConfList, rt: RuntimeConf, result: Resu
 }
 
 /** Writes the record atomically with mode 0600 (dir 0700); returns the file. */
-export function writeCache(cacheDir: string, list: NetworkConfList, rt: RuntimeConf, result: Result): string {
+export function writeCache(
+  cacheDir: string,
+  list: NetworkConfigList,
+  rt: RuntimeConf,
+  result: Result,
+): string {
   const file = cacheFilePath(cacheDir, list.name, rt);
   const dir = join(cacheDir, "results");
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -11,9 +11,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import type { NetworkConfigList, PluginConfig } from "../cni/types.ts";
-import type { NetworkConfList } from "./types.ts";
-import { negotiate } from "./version.ts";
+import { negotiateList, type NetworkConfigList, type PluginConfig } from "../cni/mod.ts";
 import { warn } from "../events/mod.ts";
 
 /** A config directory or file the runtime cannot use; the message names it. */
@@ -96,7 +94,7 @@ export function parseConfList(
   text: string,
   file?: string,
   extraPlugins: PluginConfig[] = [],
-): NetworkConfList {
+): NetworkConfigList {
   const raw = parseJson(text, "configuration list");
   if (typeof raw.name !== "string" || raw.name === "") throw new Error("configuration list has no name");
   const declared: string[] = [];
@@ -125,7 +123,7 @@ export function parseConfList(
   if (plugins.length === 0) throw new Error("no plugin configs found");
   return {
     name: raw.name,
-    cniVersion: negotiate(declared),
+    cniVersion: negotiateList(declared),
     declaredVersions: declared,
     disableCheck,
     disableGC,
@@ -136,14 +134,14 @@ export function parseConfList(
 }
 
 /** Up-converts a single-plugin config (`.conf`/`.json`) into a list, as libcni's `ConfListFromConf` does. */
-export function parseConf(text: string, file?: string): NetworkConfList {
+export function parseConf(text: string, file?: string): NetworkConfigList {
   const raw = parseJson(text, "configuration");
   if (raw.plugins !== undefined && raw.type === undefined) {
     throw new Error("network type not found (this looks like a conflist in a .conf file)");
   }
   const plugin = parsePluginConf(raw, "configuration");
   if (typeof raw.name !== "string" || raw.name === "") throw new Error("configuration has no name");
-  const list: NetworkConfigList = {
+  const list = {
     name: raw.name,
     cniVersion: typeof raw.cniVersion === "string" ? raw.cniVersion : "",
     plugins: [plugin],
@@ -167,7 +165,7 @@ function pluginFiles(dir: string, name: string): PluginConfig[] {
 }
 
 /** Reads and parses one config file: `.conflist` as a list, `.conf`/`.json` up-converted. */
-export function readConfFile(file: string): NetworkConfList {
+export function readConfFile(file: string): NetworkConfigList {
   const size = statSync(file).size;
   if (size > MAX_CONF_BYTES) throw new Error(`CNI config in ${file} exceeded max size of ${MAX_CONF_BYTES}`);
   const text = readFileSync(file, "utf8");
@@ -193,11 +191,11 @@ export function readConfFile(file: string): NetworkConfList {
  * sorts before the match fails the lookup; files after the match are never read. cnilab's message adds the
  * file's name, which libcni's `error parsing configuration list` does not carry.
  */
-export function loadNetworkConf(dir: string, name: string): NetworkConfList {
+export function loadNetworkConf(dir: string, name: string): NetworkConfigList {
   const lists = confFiles(dir, [".conflist"]);
   const singles = confFiles(dir, [".conf", ".json"]);
   for (const file of [...lists, ...singles]) {
-    let conf: NetworkConfList;
+    let conf: NetworkConfigList;
     try {
       conf = readConfFile(file);
     } catch (error) {
@@ -230,13 +228,13 @@ export const ERR_CNI_NOT_INITIALIZED = "cni plugin not initialized";
  * it, ending in `invalid cni config`; the valid files after it are never loaded. A dir with no config file fails with
  * `no network config found in <dir>: cni plugin not initialized`; a missing dir names the dir.
  */
-export function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): NetworkConfList[] {
+export function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): NetworkConfigList[] {
   const max = opts.maxConfNum ?? 1;
   const files = confFiles(dir, [".conf", ".conflist", ".json"]);
   if (files.length === 0) {
     throw new ConfigError(`no network config found in ${dir}: ${ERR_CNI_NOT_INITIALIZED}`, dir);
   }
-  const out: NetworkConfList[] = [];
+  const out: NetworkConfigList[] = [];
   for (const file of files) {
     const invalid = (what: string) => new ConfigError(`${what}: ${ERR_INVALID_CONFIG}`, file);
     if (statSync(file).size > MAX_CONF_BYTES) {
@@ -259,7 +257,7 @@ export function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): Network
 }
 
 /** go-cni's `WithLoNetwork`: the `cni-loopback` list (spec 0.3.1, one `loopback` plugin) attached as `lo`. */
-export function loopbackConfList(): NetworkConfList {
+export function loopbackConfList(): NetworkConfigList {
   return parseConfList(
     JSON.stringify({ cniVersion: "0.3.1", name: "cni-loopback", plugins: [{ type: "loopback" }] }),
   );

@@ -13,15 +13,29 @@
  * on one container are serialized by a lock; the cache is written atomically.
  * @module
  */
-import type { Attachment, CniCommand, PluginConfig, Result } from "../cni/types.ts";
-import { ErrorCode } from "../cni/errors.ts";
 import { existsSync } from "node:fs";
+import {
+  atLeast,
+  type Attachment,
+  type CniCommand,
+  cniEnv,
+  CniError,
+  CniRuntimeError,
+  convertAnyResult as convertResult,
+  findInPath,
+  type InvokeArgs,
+  type PluginConfig,
+  type PluginExec,
+  rawExec,
+  type Result,
+  validateContainerId as checkContainerId,
+  validateIfname,
+  validateNetworkName as checkNetworkName,
+} from "../cni/mod.ts";
 import { cacheFilePath, deleteCache, listCachedAttachments, readCache, writeCache } from "./cache.ts";
 import { warnToStderr } from "./conf.ts";
-import { execPlugin, findInPath, type InvokeArgs, PluginExecError } from "./invoke.ts";
 import { withContainerLock } from "./lock.ts";
-import type { CachedAttachment, CniConfigOptions, NetworkConfList, RuntimeConf } from "./types.ts";
-import { atLeast, convertResult } from "./version.ts";
+import type { CachedAttachment, CniConfigOptions, NetworkConfigList, RuntimeConf } from "./types.ts";
 
 /** Default libcni cache dir. */
 export const DEFAULT_CACHE_DIR = "/var/lib/cni";
@@ -30,62 +44,37 @@ export const DEFAULT_LOCK_DIR = "/run/cnilab/cni-locks";
 /** Default per-plugin timeout. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** A CNI operation failed; says which plugin, which operation, and what the plugin said. */
-export class CniRuntimeError extends Error {
-  constructor(
-    message: string,
-    /** `add`, `del`, `check`, `status`, `gc`, `version` */
-    readonly op: string,
-    /** The plugin type that failed, when one did. */
-    readonly plugin?: string,
-    /** The spec's error code the plugin returned. */
-    readonly code?: number,
-    readonly timedOut = false,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-    this.name = "CniRuntimeError";
+export { CniRuntimeError };
+
+/** Runs one of the validators shared with the plugin side; its CniError becomes the runtime's error. */
+function validated(check: (value: string) => void, value: string): void {
+  try {
+    check(value);
+  } catch (error) {
+    if (!(error instanceof CniError)) throw error;
+    const message = error.details ? `${error.message}: ${error.details}` : error.message;
+    throw new CniRuntimeError(message, {
+      op: "validate",
+      code: error.code,
+      details: error.details,
+      cause: error,
+    });
   }
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
-
 /** libcni's `ValidateContainerID`. */
-export function validateContainerId(id: string): void {
-  if (id === "") {
-    throw new CniRuntimeError("missing containerID", "validate", undefined, ErrorCode.InvalidEnvironment);
-  }
-  if (!NAME_RE.test(id)) {
-    throw new CniRuntimeError(
-      `invalid characters in containerID ${JSON.stringify(id)}`,
-      "validate",
-      undefined,
-      4,
-    );
-  }
+function validateContainerId(id: string): void {
+  validated(checkContainerId, id);
 }
 
 /** libcni's `ValidateNetworkName`. */
-export function validateNetworkName(name: string): void {
-  if (name === "") throw new CniRuntimeError("missing network name", "validate", undefined, 4);
-  if (!NAME_RE.test(name)) {
-    throw new CniRuntimeError(
-      `invalid characters found in network name ${JSON.stringify(name)}`,
-      "validate",
-      undefined,
-      4,
-    );
-  }
+function validateNetworkName(name: string): void {
+  validated(checkNetworkName, name);
 }
 
 /** libcni's `ValidateInterfaceName`: 1–15 bytes, not `.`/`..`, no `/`, `:` or whitespace. */
-export function validateInterfaceName(ifName: string): void {
-  const bad = (why: string) =>
-    new CniRuntimeError(`interface name ${JSON.stringify(ifName)} ${why}`, "validate", undefined, 4);
-  if (ifName === "") throw new CniRuntimeError("interface name is empty", "validate", undefined, 4);
-  if (Buffer.byteLength(ifName) > 15) throw bad("is too long (max 15 bytes)");
-  if (ifName === "." || ifName === "..") throw bad("is . or ..");
-  if (/[\/:\s]/.test(ifName)) throw bad("contains / or : or whitespace");
+function validateInterfaceName(ifName: string): void {
+  validated(validateIfname, ifName);
 }
 
 function describe(plugin: PluginConfig, network: string): string {
@@ -121,6 +110,7 @@ export class CniConfig {
   readonly lockDir: string;
   readonly textBusyRetryMs: number;
   readonly warn: (message: string) => void;
+  readonly exec: PluginExec;
 
   constructor(opts: CniConfigOptions) {
     this.binDirs = [...opts.binDirs];
@@ -129,6 +119,7 @@ export class CniConfig {
     this.lockDir = opts.lockDir ?? DEFAULT_LOCK_DIR;
     this.textBusyRetryMs = opts.textBusyRetryMs ?? 1000;
     this.warn = opts.onWarning ?? warnToStderr;
+    this.exec = opts.exec ?? rawExec;
   }
 
   /** The executable a plugin type resolves to (throws a PluginNotFoundError naming the dirs searched). */
@@ -141,7 +132,7 @@ export class CniConfig {
    * and `runtimeConfig` holding only the capabilities it declares and the caller supplies.
    */
   pluginStdin(
-    list: NetworkConfList,
+    list: NetworkConfigList,
     plugin: PluginConfig,
     prevResult?: Result,
     rt?: RuntimeConf,
@@ -174,7 +165,7 @@ export class CniConfig {
   private async invoke(
     op: string,
     command: CniCommand,
-    list: NetworkConfList,
+    list: NetworkConfigList,
     plugin: PluginConfig,
     stdin: PluginConfig,
     rt?: RuntimeConf,
@@ -185,33 +176,31 @@ export class CniConfig {
     } catch (error) {
       throw new CniRuntimeError(
         `plugin ${describe(plugin, list.name)} failed (${op}): ${(error as Error).message}`,
-        op,
-        plugin.type,
-        undefined,
-        false,
-        error,
+        { op, plugin: plugin.type, cause: error },
       );
     }
     try {
-      const out = await execPlugin(path, JSON.stringify(stdin), this.args(command, rt), {
+      const args = this.args(command, rt);
+      const out = await this.exec(path, JSON.stringify(stdin), cniEnv(args), {
         timeoutMs: this.timeoutMs,
         textBusyRetryMs: this.textBusyRetryMs,
+        // CHECK, STATUS and VERSION only look; the transcript shows them as reads
+        purpose: ["CHECK", "STATUS", "VERSION"].includes(command) ? "read" : "action",
       });
       return out.stdout;
     } catch (error) {
-      const e = error as PluginExecError;
-      throw new CniRuntimeError(
-        `plugin ${describe(plugin, list.name)} failed (${op}): ${e.message}`,
+      const e = error as CniRuntimeError;
+      throw new CniRuntimeError(`plugin ${describe(plugin, list.name)} failed (${op}): ${e.message}`, {
         op,
-        plugin.type,
-        e.code,
-        e.timedOut === true,
-        error,
-      );
+        plugin: plugin.type,
+        code: e.code,
+        timedOut: e.timedOut === true,
+        cause: error,
+      });
     }
   }
 
-  private validate(list: NetworkConfList, rt: RuntimeConf): void {
+  private validate(list: NetworkConfigList, rt: RuntimeConf): void {
     validateContainerId(rt.containerId);
     validateNetworkName(list.name);
     validateInterfaceName(rt.ifName);
@@ -233,7 +222,7 @@ export class CniConfig {
    * a failed ADD has no cached result), nothing is cached, and the original error is thrown. An attachment
    * that is already cached (ADD without DEL in between) is refused before any plugin runs.
    */
-  addNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<Result> {
+  addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<Result> {
     return this.locked(rt, async () => {
       this.validate(list, rt);
       // a second ADD of a live attachment would fail in the plugin and its rollback would tear down the
@@ -242,7 +231,7 @@ export class CniConfig {
         throw new CniRuntimeError(
           `container ${rt.containerId} is already attached to network "${list.name}" as ${rt.ifName} ` +
             `(cached result ${cacheFilePath(this.cacheDir, list.name, rt)}): DEL it first`,
-          "add",
+          { op: "add" },
         );
       }
       for (const plugin of list.plugins) this.resolveOrThrow("add", list, plugin);
@@ -264,8 +253,7 @@ export class CniConfig {
           if (error instanceof CniRuntimeError) throw error;
           throw new CniRuntimeError(
             `plugin ${describe(plugin, list.name)} failed (add): ${(error as Error).message}`,
-            "add",
-            plugin.type,
+            { op: "add", plugin: plugin.type },
           );
         }
       }
@@ -276,26 +264,25 @@ export class CniConfig {
         await this.rollback(list, rt, list.plugins.length - 1);
         throw new CniRuntimeError(
           `failed to set network "${list.name}" cached result: ${(error as Error).message}`,
-          "add",
+          { op: "add" },
         );
       }
       return final;
     });
   }
 
-  private resolveOrThrow(op: string, list: NetworkConfList, plugin: PluginConfig): void {
+  private resolveOrThrow(op: string, list: NetworkConfigList, plugin: PluginConfig): void {
     try {
       this.findPlugin(plugin.type);
     } catch (error) {
       throw new CniRuntimeError(
         `plugin ${describe(plugin, list.name)} failed (${op}): ${(error as Error).message}`,
-        op,
-        plugin.type,
+        { op, plugin: plugin.type },
       );
     }
   }
 
-  private async rollback(list: NetworkConfList, rt: RuntimeConf, failedIndex: number): Promise<void> {
+  private async rollback(list: NetworkConfigList, rt: RuntimeConf, failedIndex: number): Promise<void> {
     for (let i = failedIndex; i >= 0; i--) {
       const plugin = list.plugins[i];
       try {
@@ -310,12 +297,12 @@ export class CniConfig {
    * CHECK: refuses lists older than 0.4.0, does nothing when `disableCheck` is set, needs the cached result
    * of a previous ADD, and runs the chain in order with it as `prevResult`; stops at the first error.
    */
-  checkNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+  checkNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     return this.locked(rt, async () => {
       if (!atLeast(list.cniVersion, "0.4.0")) {
         throw new CniRuntimeError(
           `configuration version "${list.cniVersion}" does not support the CHECK command`,
-          "check",
+          { op: "check" },
         );
       }
       if (list.disableCheck) return;
@@ -326,14 +313,14 @@ export class CniConfig {
       } catch (error) {
         throw new CniRuntimeError(
           `failed to get network "${list.name}" cached result: ${(error as Error).message}`,
-          "check",
+          { op: "check" },
         );
       }
       if (!cached?.result) {
         throw new CniRuntimeError(
           `no cached result for network "${list.name}", container ${rt.containerId}, interface ${rt.ifName}: ` +
             `CHECK needs a previous ADD`,
-          "check",
+          { op: "check" },
         );
       }
       const prev = convertResult(cached.result, list.cniVersion);
@@ -348,11 +335,11 @@ export class CniConfig {
    * (0.4.0 and later; an unreadable cache record is removed and DEL goes on without it). Stops at the first
    * failing plugin and keeps the cache so DEL can be retried; removes the cache record on success.
    */
-  delNetworkList(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+  delNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     return this.locked(rt, () => this.delUnlocked(list, rt));
   }
 
-  private async delUnlocked(list: NetworkConfList, rt: RuntimeConf): Promise<void> {
+  private async delUnlocked(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     this.validate(list, rt);
     let prev: Result | undefined;
     if (atLeast(list.cniVersion, "0.4.0")) {
@@ -373,7 +360,7 @@ export class CniConfig {
 
   /** The cached final ADD result of an attachment, converted to the list's version (undefined if none). */
   getCachedResult(
-    list: NetworkConfList,
+    list: NetworkConfigList,
     rt: Pick<RuntimeConf, "containerId" | "ifName">,
   ): Result | undefined {
     const cached = readCache(this.cacheDir, list.name, rt);
@@ -390,7 +377,7 @@ export class CniConfig {
    * this network that is not in `validAttachments` (undefined = none is valid, as cnitool passes), then, for
    * 1.1.0 lists, GC to every plugin with `cni.dev/valid-attachments`. Errors are collected; all steps run.
    */
-  async gcNetworkList(list: NetworkConfList, validAttachments?: Attachment[]): Promise<void> {
+  async gcNetworkList(list: NetworkConfigList, validAttachments?: Attachment[]): Promise<void> {
     if (list.disableGC) return;
     const valid = new Set((validAttachments ?? []).map((a) => `${a.containerID}\0${a.ifname}`));
     const errors: string[] = [];
@@ -423,11 +410,11 @@ export class CniConfig {
         }
       }
     }
-    if (errors.length > 0) throw new CniRuntimeError(errors.join("\n"), "gc");
+    if (errors.length > 0) throw new CniRuntimeError(errors.join("\n"), { op: "gc" });
   }
 
   /** STATUS (1.1.0 lists; older ones are reported ready without asking): each plugin in order, first error wins. */
-  async getStatusNetworkList(list: NetworkConfList): Promise<void> {
+  async getStatusNetworkList(list: NetworkConfigList): Promise<void> {
     if (!atLeast(list.cniVersion, "1.1.0")) return;
     for (const plugin of list.plugins) {
       await this.invoke("status", "STATUS", list, plugin, {
@@ -441,7 +428,7 @@ export class CniConfig {
   /** VERSION of one plugin type: `{cniVersion, supportedVersions}`. */
   async versionInfo(type: string): Promise<{ cniVersion: string; supportedVersions: string[] }> {
     const plugin: PluginConfig = { type };
-    const list = { name: "version", cniVersion: "1.1.0" } as NetworkConfList;
+    const list = { name: "version", cniVersion: "1.1.0" } as NetworkConfigList;
     const stdout = await this.invoke(
       "version",
       "VERSION",
@@ -451,7 +438,10 @@ export class CniConfig {
     );
     const parsed = JSON.parse(stdout) as { cniVersion: string; supportedVersions: string[] };
     if (!Array.isArray(parsed.supportedVersions)) {
-      throw new CniRuntimeError(`plugin ${type} answered VERSION without supportedVersions`, "version", type);
+      throw new CniRuntimeError(`plugin ${type} answered VERSION without supportedVersions`, {
+        op: "version",
+        plugin: type,
+      });
     }
     return parsed;
   }
@@ -460,7 +450,7 @@ export class CniConfig {
    * libcni's `ValidateNetworkList`: every plugin exists and supports the list's version. Returns the
    * capabilities the list declares.
    */
-  async validateNetworkList(list: NetworkConfList): Promise<string[]> {
+  async validateNetworkList(list: NetworkConfigList): Promise<string[]> {
     const problems: string[] = [];
     const caps = new Set<string>();
     for (const plugin of list.plugins) {
@@ -474,7 +464,7 @@ export class CniConfig {
       }
       for (const [c, on] of Object.entries(plugin.capabilities ?? {})) if (on) caps.add(c);
     }
-    if (problems.length > 0) throw new CniRuntimeError(problems.join("; "), "validate");
+    if (problems.length > 0) throw new CniRuntimeError(problems.join("; "), { op: "validate" });
     return [...caps];
   }
 }

@@ -3,9 +3,9 @@
  * shaped like libcni (containernetworking/cni) with containerd's go-cni on top.
  *
  * - {@link CniConfig}: libcni's `CNIConfig` — run one network configuration list for one attachment
- *   (ADD / CHECK / DEL / STATUS / GC), plugin lookup along CNI_PATH, exec with the CNI_* environment and
- *   the config on stdin, timeout, `prevResult` chaining, `runtimeConfig` filtering, version negotiation,
- *   the `cniCacheV1` result cache, and a per-container lock so operations on one container never overlap.
+ *   (ADD / CHECK / DEL / STATUS / GC): `prevResult` chaining, `runtimeConfig` filtering, the `cniCacheV1`
+ *   result cache, and a per-container lock so operations on one container never overlap. Plugin lookup
+ *   along CNI_PATH, the exec, validation and version negotiation are lib/cni's, shared with the plugins.
  * - {@link CniNetworks}: go-cni's facade, what containerd's CRI uses: load the conf dir (`max_conf_num`),
  *   attach `cni-loopback` on `lo` and the networks as eth0, eth1, …; `setup`, `remove`, `check`, `status`, `gc`.
  * - {@link loadNetworkConf} / {@link loadConfDir}: config discovery (libcni's and go-cni's).
@@ -43,9 +43,15 @@ export {
   parseConfList,
   readConfFile,
 } from "./conf.ts";
-export { atLeast, compareVersions, convertResult, negotiate } from "./version.ts";
+export {
+  atLeast,
+  compareVersions,
+  convertAnyResult,
+  findInPath,
+  negotiateList,
+  PluginNotFoundError,
+} from "../cni/mod.ts";
 export { cacheFilePath, readCache } from "./cache.ts";
-export { findInPath, PluginNotFoundError } from "./invoke.ts";
 export {
   applyConfTemplate,
   CONTAINERD_CNI_DEFAULTS,

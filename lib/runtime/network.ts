@@ -4,16 +4,15 @@
  * and fold the per-network results into one view of the sandbox's interfaces.
  * @module
  */
-import type { Attachment, Result } from "../cni/types.ts";
+import { atLeast, type Attachment, type Result } from "../cni/mod.ts";
 import { ERR_CNI_NOT_INITIALIZED, loadConfDir, loopbackConfList, warnToStderr } from "./conf.ts";
 import { CniConfig, CniRuntimeError } from "./libcni.ts";
-import { atLeast } from "./version.ts";
 import type {
   AttachedNetwork,
   CniNetworksOptions,
   InterfaceConfig,
   NamespaceOptions,
-  NetworkConfList,
+  NetworkConfigList,
   RuntimeConf,
   SetupResult,
 } from "./types.ts";
@@ -53,7 +52,7 @@ function checkPluginsExist(cni: CniConfig, networks: AttachedNetwork[]): void {
       `unable to find cni plugins ${[...missing].join(", ")} in directories ${
         cni.binDirs.join(", ") || "(none)"
       }`,
-      "load",
+      { op: "load" },
     );
   }
 }
@@ -125,7 +124,7 @@ export class CniNetworks {
   }
 
   /** Builds from lists already in hand (e.g. a lab's generated conflist); ifnames as in {@link load}. */
-  static fromLists(lists: NetworkConfList[], opts: CniNetworksOptions = {}): CniNetworks {
+  static fromLists(lists: NetworkConfigList[], opts: CniNetworksOptions = {}): CniNetworks {
     const cni = new CniConfig({
       binDirs: opts.binDirs ?? [...CONTAINERD_DEFAULTS.binDirs],
       cacheDir: opts.cacheDir,
@@ -224,7 +223,7 @@ export class CniNetworks {
               `invalid result: ip ${ip.address} points at interface ${ip.interface} of ${
                 result.interfaces?.length ?? 0
               }`,
-              "add",
+              { op: "add" },
             );
           }
           name = intf.name;
@@ -286,7 +285,7 @@ export class CniNetworks {
    */
   private ready(): void {
     const want = this.options.loopback === false ? 1 : 2;
-    if (this.networks.length < want) throw new CniRuntimeError(ERR_CNI_NOT_INITIALIZED, "status");
+    if (this.networks.length < want) throw new CniRuntimeError(ERR_CNI_NOT_INITIALIZED, { op: "status" });
   }
 
   /** GC on every network with the attachments that are still in use (containerd passes every sandbox's). */
@@ -297,7 +296,7 @@ export class CniNetworks {
         errors.push((e as Error).message)
       );
     }
-    if (errors.length > 0) throw new CniRuntimeError(errors.join("\n"), "gc");
+    if (errors.length > 0) throw new CniRuntimeError(errors.join("\n"), { op: "gc" });
   }
 
   /** The attachments (containerID, ifname) a sandbox has on these networks, for building GC's valid list. */

@@ -3,28 +3,7 @@
  * what it gets back. The spec's data types (configs, results) live in lib/cni/types.ts.
  * @module
  */
-import type { Attachment, Dns, PluginConfig, Result, ResultRoute } from "../cni/types.ts";
-
-/**
- * A loaded network configuration list (libcni's `NetworkConfigList`): the unit a container is attached to.
- * A `.conf`/`.json` file is up-converted into a one-plugin list, as libcni's `ConfListFromConf` does.
- */
-export interface NetworkConfList {
-  /** Network name (`name` of the list). */
-  name: string;
-  /** The negotiated spec version: the highest of `cniVersion`/`cniVersions` this runtime supports. */
-  cniVersion: string;
-  /** What the file declared, before negotiation. */
-  declaredVersions: string[];
-  disableCheck: boolean;
-  disableGC: boolean;
-  /** Plugin configs in chain order (as written, without the runtime's injected keys). */
-  plugins: PluginConfig[];
-  /** The list as JSON text: the file's bytes for a `.conflist`, the up-converted list for a `.conf`. Cached base64. */
-  bytes: string;
-  /** The file it came from, when it came from a file. */
-  file?: string;
-}
+import type { Attachment, Dns, NetworkConfigList, PluginExec, Result, ResultRoute } from "../cni/mod.ts";
 
 /** Per-invocation arguments (libcni's `RuntimeConf`). */
 export interface RuntimeConf {
@@ -54,6 +33,8 @@ export interface CniConfigOptions {
   textBusyRetryMs?: number;
   /** Where warnings go (skipped config files, failed rollbacks). Default: stderr. */
   onWarning?: (message: string) => void;
+  /** How a plugin is run (libcni's `NewCNIConfig(path, exec)`). Default: lib/cni's `rawExec`. */
+  exec?: PluginExec;
 }
 
 /** One cached attachment (libcni's `NetworkAttachment`), read from a `cniCacheV1` file. */
@@ -117,7 +98,7 @@ export interface NamespaceOptions {
 
 /** One loaded network of a {@link CniNetworks}: a list and the interface name it gets. */
 export interface AttachedNetwork {
-  config: NetworkConfList;
+  config: NetworkConfigList;
   ifName: string;
 }
 
@@ -148,4 +129,4 @@ export interface SetupResult {
   networks: { name: string; ifName: string; result: Result; durationMs: number }[];
 }
 
-export type { Attachment };
+export type { Attachment, NetworkConfigList };

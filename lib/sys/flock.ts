@@ -6,7 +6,6 @@
  */
 
 /** flock(2) operations. */
-export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;

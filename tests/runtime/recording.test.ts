@@ -21,7 +21,7 @@ import {
   CniConfig,
   CniNetworks,
   CniRuntimeError,
-  type NetworkConfList,
+  type NetworkConfigList,
   parseConfList,
   type RuntimeConf,
 } from "../../lib/runtime/mod.ts";
@@ -75,7 +75,7 @@ function rt(overrides: Partial<RuntimeConf> = {}): RuntimeConf {
 
 const byCommand = (calls: Call[], command: string) => calls.filter((c) => c.command === command);
 
-function cacheFile(list: NetworkConfList, r: RuntimeConf): string {
+function cacheFile(list: NetworkConfigList, r: RuntimeConf): string {
   return join(world.cache, "results", `${list.name}-${r.containerId}-${r.ifName}`);
 }
 

@@ -10,7 +10,6 @@
  * @module
  */
 import { closeFd, enterNetnsFd, openFd, SyscallError } from "../../netlink/mod.ts";
-import { readText, writeText } from "../../sys/fs.ts";
 
 /** Why a CNI_NETNS path could not be entered. */
 export class NetnsError extends Error {
@@ -91,21 +90,5 @@ export function openNetns(path: string): NetnsHandle {
   };
 }
 
-/** Writes a sysctl (`net/ipv4/conf/eth0/arp_notify`) of the current thread's namespace; false if absent. */
-export function writeSysctl(key: string, value: string): boolean {
-  try {
-    writeText(`/proc/sys/${key}`, value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Reads a sysctl of the current thread's namespace (undefined when absent). */
-export function readSysctl(key: string): string | undefined {
-  try {
-    return readText(`/proc/sys/${key}`).trim();
-  } catch {
-    return undefined;
-  }
-}
+/** The container's sysctls are read and written with the thread inside (lib/sys/sysctl.ts). */
+export { readSysctl, writeSysctl } from "../../sys/sysctl.ts";
