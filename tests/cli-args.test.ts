@@ -31,6 +31,9 @@ const CASES: Record<string, string[][]> = {
     "pod",
     "logs",
   ]],
+  trace: [["trace", "--bogus"], ["trace", "host", "lo", "extra"], ["trace", "host", "127.0.0.1", "--tcp"], [
+    "trace",
+  ]],
   ui: [["ui", "--bogus"], ["ui", "extra"], ["ui", "--port"], ["ui", "--listen", "example.com"]],
   "(none)": [["--bogus"], ["no-such-command"]],
 };
@@ -98,5 +101,16 @@ describe("cnilab --version", () => {
       expect(r.stdout).toMatch(new RegExp(`^ {2}${code} +\\S`, "m"));
     }
     expect(r.stdout).not.toContain("Usage:");
+  });
+
+  test("one spelling: every command's --help says usage:, never Usage:", async () => {
+    const spelled: string[] = [];
+    for (
+      const cmd of [...Object.keys(CASES).filter((c) => c !== "(none)"), "bench sandbox", "bench plugin"]
+    ) {
+      const r = await cli([...cmd.split(" "), "--help"]);
+      if (r.stdout.includes("Usage:") || r.stderr.includes("Usage:")) spelled.push(cmd);
+    }
+    expect(spelled).toEqual([]);
   });
 });

@@ -101,11 +101,14 @@ describe("kept runs", () => {
       expect(diagram).toContain(BRIDGE25);
       expect(diagram).not.toContain(BRIDGE24);
       // --transcript changes nothing on the terminal: the same lines (run ids and timings aside)
-      // (ids, addresses, MACs and timings differ between two runs; a timing's width can move a line break)
+      // (ids, addresses, MACs, trace probe patterns and timings differ between two runs; a timing's width can move a line break)
       const normal = (s: string) =>
         s.split("\n").filter((l) => !l.startsWith("transcript written to")).join("\n")
           .replace(/\s+/g, " ").replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, "MAC").replace(/fe80::\S+/g, "V6")
           .replace(/@if\d+/g, "@ifN").replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "UUID").replace(
+            /\b[0-9a-f]{32}\b/g,
+            "PATTERN",
+          ).replace(
             /\b[0-9a-f]{8}\b/g,
             "ID",
           )

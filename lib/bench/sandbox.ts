@@ -335,7 +335,7 @@ export async function runSandboxBench(argv: string[]): Promise<number> {
 export const benchmark: Benchmark = {
   summary:
     "pod sandbox latency (netns + pause + CNI ADD), teardown, and 10/110/500-pod scale with holder memory",
-  usage: `Usage: cnilab bench sandbox [--runs N] [--pods 10,110,500] [--conf-dir DIR] [--bin-dir DIR[:DIR…]]
+  usage: `usage: cnilab bench sandbox [--runs N] [--pods 10,110,500] [--conf-dir DIR] [--bin-dir DIR[:DIR…]]
                             [--plugins cnilab|reference] [--no-podman] [--json]
 
 Latency: median over --runs (default 20, at least 20 for the README's numbers) of sandbox ready (pinned

@@ -11,7 +11,7 @@ import { type Command, Exit, UsageError } from "./command.ts";
 export const errata: Command = {
   name: "errata",
   summary: "where the chapter and containerd differ: claim, reality, source, proving lab check",
-  usage: `Usage: cnilab errata [--json]
+  usage: `usage: cnilab errata [--json]
 
 Prints every place chapter 2 is outdated, wrong or inexact, one entry each: the claim (quoted), what really
 happens and for which versions, the source (containerd, go-cni, libcni, kubelet, the CNI spec, a release

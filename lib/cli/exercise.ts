@@ -32,7 +32,7 @@ import { type Column, indent, reflow, renderTable, terminalWidth } from "../exer
 import { type Command, Exit, UsageError } from "./command.ts";
 import { requireRoot } from "./env.ts";
 
-const USAGE = `Usage:
+const USAGE = `usage:
   cnilab exercise list [--json]
   cnilab exercise start <id>        prepare the starting state, print the task
   cnilab exercise check <id>|all [--explain] [--json]

@@ -50,7 +50,7 @@ function probeOf(values: { icmp?: boolean; tcp?: string; udp?: string }): Probe 
 export const traceCommand: Command = {
   name: "trace",
   summary: "follow one packet hop by hop (veth, bridge, NAT), say where it dies",
-  usage: `Usage: cnilab trace <from> <to> [--icmp | --tcp PORT | --udp PORT]
+  usage: `usage: cnilab trace <from> <to> [--icmp | --tcp PORT | --udp PORT]
                     [--json] [--pcap FILE]
 
   from   host, a pod (namespace/name: cnilab pod ls) or a namespace cnilab made

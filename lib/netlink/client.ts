@@ -65,6 +65,7 @@ export class Netlink {
     /** The link called `name`; undefined when there is none (ENODEV). */
     get: (name: string): LinkInfo | undefined => {
       // what cannot be a link name (IFNAMSIZ, no slash, space, colon or control character) is no link
+      // deno-lint-ignore no-control-regex -- control characters are exactly what is refused
       if (!/^[^\/\s:\x00-\x1f\x7f]{1,15}$/.test(name) || name === "." || name === "..") return undefined;
       try {
         const m = this.socket.get(getLink(name), (m) => linkSummary(parseLink(m.body), this.socket.names));
