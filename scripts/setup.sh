@@ -16,8 +16,9 @@ fi
 # containernetworking-plugins (the reference plugins the conformance suite compares against), jq (the
 # exercises print hand-run commands that use it), time (GNU time: `cnilab bench plugin` reads peak memory),
 # libxml2-utils (xmllint: the tests validate the exercise report's JUnit XML against its schema), tcpdump
-# (`cnilab trace` captures on every hop).
-packages=(iproute2 iputils-ping util-linux procps busybox-static catatonit iptables nftables containernetworking-plugins jq time libxml2-utils tcpdump)
+# (`cnilab trace` captures on every hop), podman and runc (`cnilab bench sandbox` compares a podman pod
+# sandbox with cnilab's).
+packages=(iproute2 iputils-ping util-linux procps busybox-static catatonit iptables nftables containernetworking-plugins jq time libxml2-utils tcpdump podman runc)
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done

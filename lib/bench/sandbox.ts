@@ -346,7 +346,8 @@ export function printReport(r: SandboxBenchReport): void {
     console.log(neighbourNotes(r.scale).join("\n"));
   }
   if (r.podman.available && "error" in r.podman) {
-    console.log(`\ncnilab vs podman: the comparison failed: ${r.podman.error}`);
+    console.log("\ncnilab vs podman: the comparison failed:");
+    console.log(wrap(r.podman.error, 76).map((l) => `  ${l}`).join("\n"));
   } else if (r.podman.available) {
     const p = r.podman;
     const cmp = table(["", "cnilab median ms", "podman median ms", "podman / cnilab"]);
