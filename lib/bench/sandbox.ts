@@ -448,7 +448,8 @@ export const benchmark: Benchmark = {
   summary:
     "pod sandbox latency (netns + pause + CNI ADD), teardown, and 10/110/500-pod scale with holder memory",
   usage: `Usage: cnilab bench sandbox [--runs N] [--pods 10,110,500] [--conf-dir DIR]
-         [--bin-dir DIR[:DIR…]] [--plugins cnilab|reference] [--no-podman] [--json]
+         [--bin-dir DIR[:DIR…]] [--plugins cnilab|reference] [--no-podman]
+         [--json]
 
 Latency: median over --runs (default 20, at least 20 for the README's numbers)
 of sandbox ready (pinned netns + CNI ADD of loopback and the bridge network +
