@@ -40,10 +40,10 @@ export const INSTALL_RECORD = ".cnilab-plugins";
 const usage = `usage: cnilab install-plugins [--dir DIR] [--reference-names]
 
 Installs cnilab's CNI plugins into DIR (default ${DEFAULT_CNI_BIN_DIR}):
-${CNILAB_NAMES.join(", ")}, and \`loopback\` when DIR has none
-(containerd always runs a loopback network next to the node's). Build them
-first with \`npm run build\` (they come from dist/cni/). A plugin cnilab did not
-install is never replaced; what cnilab installed is listed in
+${CNILAB_NAMES.join(", ")}, and \`loopback\` when DIR has
+none (containerd always runs a loopback network next to the node's). Build
+them first with \`npm run build\` (they come from dist/cni/). A plugin cnilab
+did not install is never replaced; what cnilab installed is listed in
 DIR/${INSTALL_RECORD}.
 
 options:
