@@ -166,7 +166,7 @@ test("room in the neighbour table for 600 pods: raised through the sysctl ledger
     } else {
       // another network namespace: the table (shared by the whole machine) cannot be changed from here
       const plan = await planNeighbourTable(600, owner);
-      expect(plan).toEqual({ entries: 1200, action: "paced", probeIntervalMs: 20 });
+      expect(plan).toEqual({ entries: 1200, action: "paced", probeIntervalMs: 40 });
       expect(await planNeighbourTable(100, owner)).toEqual({
         entries: 200,
         action: "none",
