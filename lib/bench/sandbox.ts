@@ -26,7 +26,6 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import type { Benchmark } from "../cli/bench.ts";
-import { UsageError } from "../cli/command.ts";
 import { requireRoot } from "../cli/env.ts";
 import { Owner, setSysctl } from "../ownership/mod.ts";
 import { run, which } from "../shell/mod.ts";
@@ -38,6 +37,11 @@ import {
   runPodSandbox,
   type SandboxState,
 } from "../sandbox/mod.ts";
+
+/** Bad arguments: `cnilab bench` prints the message as one line and exits 2 (it goes by the name). */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
 
 /** Summary statistics of a sample (ms). */
 export interface Stats {

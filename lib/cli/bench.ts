@@ -62,6 +62,14 @@ export const bench: Command = {
         `unknown benchmark ${JSON.stringify(what)}: use one of ${Object.keys(BENCHMARKS).join(", ")}`,
       );
     }
-    return await (await load()).benchmark.run(rest);
+    try {
+      return await (await load()).benchmark.run(rest);
+    } catch (error) {
+      // a benchmark's bad-argument error (lib/bench cannot import the CLI's class: it is a lower layer)
+      if (error instanceof Error && error.name === "UsageError" && !(error instanceof UsageError)) {
+        throw new UsageError(error.message);
+      }
+      throw error;
+    }
   },
 };
