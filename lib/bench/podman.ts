@@ -56,9 +56,9 @@ export function containersConf(runDir: string): string {
   return [
     "[containers]",
     `default_ulimits = [${
-      [ulimit("nofile", "Max open files", 1048576), ulimit("nproc", "Max processes", 4194304)]
-        .map((u) => JSON.stringify(u)).join(", ")
-    }]`,
+      // podman's own default for both is RLimitDefaultValue = 1048576 (libpod/define/config.go)
+      [ulimit("nofile", "Max open files", 1048576), ulimit("nproc", "Max processes", 1048576)]
+        .map((u) => JSON.stringify(u)).join(", ")}]`,
     "",
     "[network]",
     'network_backend = "cni"',
