@@ -13,10 +13,15 @@
 import { linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
+import { CNILAB_NAMES } from "../lib/plugins/registry.ts";
 import { run } from "../lib/shell/mod.ts";
 
-/** The names a runtime finds the plugins by (`type` in a conflist). */
-export const PLUGIN_NAMES = ["cnilab-bridge", "cnilab-host-local", "cnilab-loopback"] as const;
+/**
+ * The names a runtime finds the plugins by (`type` in a conflist). dist/cni holds only cnilab's own names:
+ * it comes before /usr/lib/cni in the default plugin path, so a `bridge` there would shadow the reference
+ * plugin every comparison runs against (`cnilab install-plugins --reference-names` installs those).
+ */
+export const PLUGIN_NAMES = CNILAB_NAMES;
 
 /** Builds dist/cni (or `outDir`); returns the paths written. */
 export async function buildPlugins(

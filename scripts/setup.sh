@@ -17,8 +17,9 @@ fi
 # exercises print hand-run commands that use it), time (GNU time: `cnilab bench plugin` reads peak memory),
 # libxml2-utils (xmllint: the tests validate the exercise report's JUnit XML against its schema), tcpdump
 # (`cnilab trace` captures on every hop), tmux (the step-mode test drives `cnilab run --step` through a real
-# pseudo-terminal), chromium (the browser tests and `cnilab bench ui` drive it through playwright-core).
-packages=(iproute2 iputils-ping util-linux procps busybox-static catatonit iptables nftables containernetworking-plugins jq time libxml2-utils tcpdump tmux chromium)
+# pseudo-terminal), chromium (the browser tests and `cnilab bench ui` drive it through playwright-core),
+# podman and runc (`cnilab bench sandbox` compares a podman pod sandbox with cnilab's).
+packages=(iproute2 iputils-ping util-linux procps busybox-static catatonit iptables nftables containernetworking-plugins jq time libxml2-utils tcpdump tmux chromium podman runc)
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done

@@ -7,6 +7,7 @@
  */
 import { terminalWidth, wrapAligned } from "../text/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
+import { requireRoot } from "./env.ts";
 
 /** What a benchmark module exports as `benchmark`. */
 export interface Benchmark {
@@ -14,6 +15,8 @@ export interface Benchmark {
   summary: string;
   /** Full usage text for `cnilab bench <what> --help`. */
   usage: string;
+  /** Needs root (creates namespaces): the CLI refuses before it runs, in one line. */
+  root?: boolean;
   /** Runs with the arguments after `<what>`; resolves to the exit code. */
   run(argv: string[]): Promise<number>;
 }
@@ -64,6 +67,16 @@ export const bench: Command = {
         `unknown benchmark ${JSON.stringify(what)}: use one of ${Object.keys(BENCHMARKS).join(", ")}`,
       );
     }
-    return await (await load()).benchmark.run(rest);
+    const { benchmark } = await load();
+    if (benchmark.root) requireRoot();
+    try {
+      return await benchmark.run(rest);
+    } catch (error) {
+      // a benchmark's bad-argument error (lib/bench cannot import the CLI's class: it is a lower layer)
+      if (error instanceof Error && error.name === "UsageError" && !(error instanceof UsageError)) {
+        throw new UsageError(error.message);
+      }
+      throw error;
+    }
   },
 };

@@ -312,7 +312,9 @@ async function podStopOrRm(argv: string[], rm: boolean): Promise<number> {
   if (targets.length === 0 && !values.all) throw new UsageError(`pod ${rm ? "rm" : "stop"} needs a pod name`);
   const report: { pod: string; timings: { step: string; ms: number }[] }[] = [];
   for (const s of targets) {
-    const timings = rm ? await removePodSandbox(s.id) : (await stopPodSandbox(s.id)).timings.slice(-5);
+    const timings = rm
+      ? await removePodSandbox(s.id).catch(fail)
+      : (await stopPodSandbox(s.id).catch(fail)).timings.slice(-5);
     report.push({ pod: `${s.namespace}/${s.name}`, timings });
     if (!values.json) console.log(`pod/${s.name} ${rm ? "deleted" : "stopped"}`);
   }

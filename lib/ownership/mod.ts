@@ -24,6 +24,7 @@ import process from "node:process";
 import { link, netns } from "../iproute2/mod.ts";
 import { run } from "../shell/mod.ts";
 import { readSysctl, sysctlPath } from "../sys/sysctl.ts";
+import { LockedFileGone, withLockedFile } from "../sys/filelock.ts";
 
 /** Where cnilab keeps its state; overridable for tests with CNILAB_STATE_DIR. */
 export const STATE_DIR = process.env.CNILAB_STATE_DIR ?? "/run/cnilab";
@@ -394,9 +395,20 @@ export class Owner {
   /**
    * Removes everything recorded, newest first, then any process still carrying this owner's mark, then the
    * journal. Each removal is best-effort so one stubborn object never strands the others; what could not be
-   * removed stays in the journal for the next `cnilab clean`. Returns what was removed.
+   * removed stays in the journal for the next `cnilab clean`. Returns what was removed. Holds the owner's
+   * lock ({@link withOwnerLock}): two processes releasing one owner (`cnilab clean` and `pod rm`) take
+   * turns, and the second finds nothing left.
    */
   async release(): Promise<string[]> {
+    try {
+      return await withOwnerLock(this.id, () => this.releaseLocked());
+    } catch (error) {
+      if (error instanceof LockedFileGone) return []; // released by another process meanwhile
+      throw error;
+    }
+  }
+
+  private async releaseLocked(): Promise<string[]> {
     const removed: string[] = [];
     const failed: Owned[] = [];
     // processes first: a holder keeps its namespace busy
@@ -471,6 +483,20 @@ export class Owner {
         return releaseSysctl(this.id, obj.key);
     }
   }
+}
+
+/** The journal file of an owner. */
+export function journalPath(ownerId: string): string {
+  return `${OWNERS_DIR}/${ownerId}.jsonl`;
+}
+
+/**
+ * Runs `fn` holding the lock of an owner: an flock on its journal, so it needs no file of its own and a
+ * kill -9 never leaves it held. Re-entrant in the same async chain (a pod's removal releases its owner).
+ * Throws LockedFileGone (lib/sys/filelock.ts) when the owner's journal is gone: released meanwhile.
+ */
+export function withOwnerLock<T>(ownerId: string, fn: () => Promise<T>): Promise<T> {
+  return withLockedFile(journalPath(ownerId), fn, { what: `the lock of cnilab owner ${ownerId}` });
 }
 
 function readJournal(path: string): JournalLine[] {

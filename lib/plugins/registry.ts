@@ -1,13 +1,33 @@
 /**
  * cnilab's plugins by executable name: the multi-call binary dispatches on it, and the bridge uses it to run
  * an IPAM plugin of the same binary in-process. Modules load lazily (start-up is paid on every CNI call).
+ *
+ * Each plugin answers to its own name (`cnilab-bridge`) and to the reference plugin's (`bridge`): installed
+ * under `loopback`, the binary is the plugin containerd's CRI plugin runs for go-cni's `cni-loopback`
+ * network (`WithLoNetwork` in containerd/go-cni opts.go: `{"type": "loopback"}`, always added next to the
+ * node's network), so a CNI bin dir with only cnilab's plugins is a complete drop-in.
  * @module
  */
 import type { PluginDefinition } from "./plugin.ts";
 
+type Load = () => Promise<{ plugin: PluginDefinition }>;
+
+const bridge: Load = () => import("./bridge/mod.ts");
+const hostLocal: Load = () => import("./host-local/mod.ts");
+const loopback: Load = () => import("./loopback/mod.ts");
+
+/** cnilab's own names (`type` in a conflist that means cnilab's plugins). */
+export const CNILAB_NAMES = ["cnilab-bridge", "cnilab-host-local", "cnilab-loopback"] as const;
+
+/** The reference plugins' names, which the binary answers to as well (`install-plugins --reference-names`). */
+export const REFERENCE_NAMES = ["bridge", "host-local", "loopback"] as const;
+
 /** Executable name → the module that defines the plugin. */
-export const PLUGINS: Record<string, () => Promise<{ plugin: PluginDefinition }>> = {
-  "cnilab-bridge": () => import("./bridge/mod.ts"),
-  "cnilab-host-local": () => import("./host-local/mod.ts"),
-  "cnilab-loopback": () => import("./loopback/mod.ts"),
+export const PLUGINS: Record<string, Load> = {
+  "cnilab-bridge": bridge,
+  "cnilab-host-local": hostLocal,
+  "cnilab-loopback": loopback,
+  bridge,
+  "host-local": hostLocal,
+  loopback,
 };

@@ -61,6 +61,7 @@ import {
   statePath,
   tidySandboxDir,
   type Timing,
+  withSandboxLock,
   writeState,
 } from "./state.ts";
 
@@ -416,8 +417,13 @@ export async function runPodSandbox(
  * StopPodSandbox (containerd's `stopPodSandbox`, sandbox_stop.go): stop every container, stop the holder,
  * CNI DEL with the netns path (or "" once the namespace is closed), then remove the pinned namespace and
  * its /etc/netns dir. Safe to repeat: RemovePodSandbox does, which is the second DEL of a pod's life.
+ * Under the pod's lock (state.ts `withSandboxLock`): two cnilab processes on one pod take turns.
  */
-export async function stopPodSandbox(id: string): Promise<SandboxState> {
+export function stopPodSandbox(id: string): Promise<SandboxState> {
+  return withSandboxLock(id, () => stopLocked(id));
+}
+
+async function stopLocked(id: string): Promise<SandboxState> {
   const state = readState(id);
   const owner = await Owner.open(state.ownerId);
   const timings: Timing[] = [];
@@ -459,9 +465,13 @@ export async function stopPodSandbox(id: string): Promise<SandboxState> {
  * RemovePodSandbox (containerd's sandbox_remove.go): "forcibly stops" the sandbox first — always, so after a
  * StopPodSandbox this is a second CNI DEL, with CNI_NETNS="" and no prevResult — then removes state, logs and
  * the name claim, and releases the owner's journal (which also catches anything an earlier crash left).
- * Returns the timings of the removal.
+ * Returns the timings of the removal. Under the pod's lock, like StopPodSandbox.
  */
-export async function removePodSandbox(id: string): Promise<Timing[]> {
+export function removePodSandbox(id: string): Promise<Timing[]> {
+  return withSandboxLock(id, () => removeLocked(id));
+}
+
+async function removeLocked(id: string): Promise<Timing[]> {
   const before = readState(id).timings.length;
   const started = performance.now();
   const state = await stopPodSandbox(id);

@@ -2,6 +2,7 @@
  * Sandbox state, persisted under /run/cnilab/sandboxes/<id>.json so that any other `cnilab` process can
  * list a pod, exec into it and remove it (there is no daemon: the file is the runtime's memory).
  * Written atomically (temp file + rename); read back through {@link readState}, once, with a clear error.
+ * Changed only under the pod's lock ({@link withSandboxLock}), so two cnilab processes on one pod take turns.
  * @module
  */
 import {
@@ -14,7 +15,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import process from "node:process";
-import { STATE_DIR } from "../ownership/mod.ts";
+import { STATE_DIR, withOwnerLock } from "../ownership/mod.ts";
+import { LockedFileGone } from "../sys/filelock.ts";
 import type { ContainerProcess } from "./container.ts";
 import { SandboxError } from "./errors.ts";
 import type { Holder } from "./holder.ts";
@@ -160,4 +162,25 @@ export function listStates(): SandboxState[] {
     }
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/**
+ * Runs `fn` holding the lock of a sandbox — its owner's lock (lib/ownership `withOwnerLock`), which
+ * `cnilab clean` takes too when it releases the owner — so `pod stop`, `pod rm` and `clean` on one pod,
+ * from several processes at once, take turns. The state is read again under the lock: when the pod was
+ * removed meanwhile, a {@link SandboxError} says so. Re-entrant (RemovePodSandbox stops the pod first).
+ */
+export async function withSandboxLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  const before = readState(id);
+  const gone = () =>
+    new SandboxError(`no pod ${before.namespace}/${before.name} any more: another cnilab process removed it`);
+  try {
+    return await withOwnerLock(before.ownerId, () => {
+      if (!existsSync(statePath(id))) throw gone();
+      return fn();
+    });
+  } catch (error) {
+    if (error instanceof LockedFileGone) throw gone();
+    throw error;
+  }
 }
