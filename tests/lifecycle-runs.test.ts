@@ -116,7 +116,7 @@ describe("kept runs", () => {
             /10\.250\.\d+\.\d+/g,
             "IP",
           )
-          .replace(/veth[0-9a-f]{8}/g, "VETH").replace(/\b\d{2,}\b/g, "N").split(/(?=[✓$·▸])/);
+          .replace(/veth[0-9a-f]{8}/g, "VETH").replace(/\b\d+\b/g, "N").split(/(?=[✓$·▸])/);
       expect(normal(r.stdout)).toEqual(normal(plain.stdout));
     } finally {
       rmSync(file, { force: true });

@@ -11,6 +11,7 @@
 import process from "node:process";
 import { dispatch } from "../cni/skeleton.ts";
 import { useBunBackend } from "../shell/mod.ts";
+import { setInProcessPlugins } from "./in-process.ts";
 import { PLUGINS } from "./registry.ts";
 
 interface BunIo {
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   useBunBackend();
+  setInProcessPlugins(PLUGINS);
   const { plugin } = await load();
   await dispatch(plugin, plugin.about);
 }

@@ -8,9 +8,7 @@
  * node's network), so a CNI bin dir with only cnilab's plugins is a complete drop-in.
  * @module
  */
-import type { PluginDefinition } from "./plugin.ts";
-
-type Load = () => Promise<{ plugin: PluginDefinition }>;
+import type { PluginLoad as Load } from "./in-process.ts";
 
 const bridge: Load = () => import("./bridge/mod.ts");
 const hostLocal: Load = () => import("./host-local/mod.ts");

@@ -21,7 +21,7 @@ import { invoke } from "../../cni/skeleton.ts";
 import type { CniCommand, Result } from "../../cni/types.ts";
 import { parseResult } from "../../cni/version.ts";
 import type { PluginContext } from "../plugin.ts";
-import { PLUGINS } from "../registry.ts";
+import { inProcessPlugin } from "../in-process.ts";
 import { statPath } from "../../sys/fs.ts";
 
 function sameFile(a: string, b: string): boolean {
@@ -60,7 +60,7 @@ export async function refuseIpamLoop(type: string, ctx: PluginContext): Promise<
   } catch {
     return;
   }
-  const load = PLUGINS[exe.split("/").pop() ?? ""];
+  const load = inProcessPlugin(exe.split("/").pop() ?? "");
   if (!load || !sameFile(exe, "/proc/self/exe")) return;
   if ((await load()).plugin.name === SELF) throw loop(type, `is ${SELF} itself`);
 }
@@ -72,7 +72,7 @@ export async function delegate(
   ctx: PluginContext,
 ): Promise<Result | undefined> {
   const exe = findPlugin(type, ctx.path);
-  const load = PLUGINS[exe.split("/").pop() ?? ""];
+  const load = inProcessPlugin(exe.split("/").pop() ?? "");
   const marker = { CNILAB_DELEGATED_BY: [...ctx.delegatedBy, SELF].join(",") };
   if (!load || process.env.CNILAB_IPAM_EXEC === "1" || !sameFile(exe, "/proc/self/exe")) {
     return await execPlugin(type, command, ctx.stdin, ctx.path, marker);
