@@ -455,7 +455,7 @@ export const benchmark = {
          [--bin-dir DIR[:DIR…]] [--plugins cnilab|reference] [--no-podman]
          [--json]
 
-Latency: median over --runs (default 20, at least 20 for the README's numbers)
+Latency: median over --runs (default 20, at least 20 for the numbers in docs)
 of sandbox ready (pinned netns + CNI ADD of loopback and the bridge network +
 pause holder) and teardown, step by step.
 Scale: for each size in --pods, that many sandboxes created one after another,

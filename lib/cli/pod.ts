@@ -44,8 +44,8 @@ A pod is named by its name, namespace/name, or a prefix of its sandbox ID.
 run   RunPodSandbox (netns /var/run/netns/cni-<uuid>, pause holder, CNI ADD),
       then CreateContainer and StartContainer for each container; prints the
       time of each step. Images are cnilab's built-in ones (nginx* → a static
-      web server on the containerPort, busybox* → busybox applets); see the
-      README, "Built-in images".
+      web server on the containerPort, busybox* → busybox applets); see
+      docs/sandbox.md, "Built-in images".
       CNI config: --conf-dir (containerd's conf_dir, first --max-conf-num
       files, default 1) with plugins from --bin-dir; or the
       [plugins."io.containerd.grpc.v1.cri".cni] table of --containerd-config;

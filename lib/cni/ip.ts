@@ -3,8 +3,8 @@
  * also the name of host-local's reservation files), subnets and ranges.
  *
  * Written here rather than imported: importing the `ip-address` package slows every start of a compiled
- * plugin, and a plugin starts on every CNI operation (the figure is in the README's "Decisions, measured
- * here").
+ * plugin, and a plugin starts on every CNI operation (the figure is in docs/decisions.md, "Address
+ * math").
  * @module
  */
 

@@ -8,7 +8,7 @@
  *   cached final result of the ADD (converted to the list's version);
  * - GC: `cni.dev/valid-attachments`.
  *
- * Differences from libcni, on purpose (the README lists them): a failed ADD is rolled back here (the failing
+ * Differences from libcni, on purpose (docs/runtime.md lists them): a failed ADD is rolled back here (the failing
  * plugin and the ones before it get DEL in reverse order) instead of leaving that to the caller; operations
  * on one container are serialized by a lock; the cache is written atomically.
  * @module

@@ -194,7 +194,7 @@ function parseContainer(raw: unknown, path: string): ContainerSpec {
       `unknown image ${
         JSON.stringify(image)
       }: no registry is reachable, cnilab runs only its built-in images ` +
-        `nginx* (static HTTP server) and busybox* (busybox applets); see the README, "Built-in images"`,
+        `nginx* (static HTTP server) and busybox* (busybox applets); see docs/sandbox.md, "Built-in images"`,
     );
   }
   const command = c.command === undefined ? undefined : stringList(c.command, `${path}.command`);

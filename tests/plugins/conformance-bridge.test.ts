@@ -8,7 +8,7 @@
  * result JSON (MACs and host veth names normalised), the bridge (flags, MTU, addresses, MAC pinning,
  * ports, hairpin, promiscuity), the container (links, addresses, routes), sysctls, NAT rules, IPAM files.
  *
- * Where cnilab deliberately differs (the README lists each with its reason) the case says so and
+ * Where cnilab deliberately differs (docs/plugins.md lists each with its reason) the case says so and
  * asserts cnilab's behaviour on its own.
  *
  * The reference sets net.ipv4.ip_forward=1 (and net.ipv6.conf.all.forwarding=1 for IPv6 gateways) and never

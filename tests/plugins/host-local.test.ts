@@ -70,7 +70,7 @@ async function both(
   return { mine: a, theirs: b };
 }
 
-/** Names and contents of the files (modes differ on purpose: see the README, "Deliberate differences from the reference plugins"). */
+/** Names and contents of the files (modes differ on purpose: see docs/plugins.md, "Deliberate differences from the reference plugins"). */
 function files(dir: string): Record<string, string> {
   return Object.fromEntries(Object.entries(dataDirState(dir, NET)).map(([k, v]) => [k, v.content]));
 }
