@@ -45,9 +45,24 @@ function hardLimit(label: string): number | undefined {
   }
 }
 
-/** A ulimit value podman may ask runc for: its own default, lowered to the hard limit. */
-function ulimit(name: string, label: string, podmanDefault: number): string {
-  const v = Math.min(podmanDefault, hardLimit(label) ?? podmanDefault);
+/** kernel.pid_max of this pid namespace (32768 by default). */
+function pidMax(): number | undefined {
+  try {
+    const v = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8").trim());
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A ulimit value podman may ask runc for: its own default, lowered to the hard limit. nproc is lowered to
+ * kernel.pid_max as well: measured here (podman 4.3, runc 1.1, root without CAP_SYS_RESOURCE), conmon and so
+ * runc's init run with nproc = pid_max (32768), and asking more fails with "error setting rlimit type 6:
+ * operation not permitted" (32768 works, 40000 does not).
+ */
+function ulimit(name: string, label: string, podmanDefault: number, cap?: number): string {
+  const v = Math.min(podmanDefault, hardLimit(label) ?? podmanDefault, cap ?? podmanDefault);
   return `${name}=${v}:${v}`;
 }
 
@@ -57,7 +72,7 @@ export function containersConf(runDir: string): string {
     "[containers]",
     `default_ulimits = [${
       // podman's own default for both is RLimitDefaultValue = 1048576 (libpod/define/config.go)
-      [ulimit("nofile", "Max open files", 1048576), ulimit("nproc", "Max processes", 1048576)]
+      [ulimit("nofile", "Max open files", 1048576), ulimit("nproc", "Max processes", 1048576, pidMax())]
         .map((u) => JSON.stringify(u)).join(", ")}]`,
     "",
     "[network]",
