@@ -7,7 +7,7 @@ import { bench } from "./bench.ts";
 import { cni } from "./cni.ts";
 import { errata } from "./errata.ts";
 import { exercise } from "./exercise.ts";
-import { installPluginsCommand } from "./install_plugins.ts";
+import { installPluginsCommand } from "./install-plugins.ts";
 import { pod } from "./pod.ts";
 import { traceCommand } from "./trace.ts";
 import { ui } from "./ui.ts";

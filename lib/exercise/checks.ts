@@ -29,7 +29,7 @@
  * may name commands) is shown only by `check --explain`, and the exercise's hints by `cnilab exercise hint`.
  * @module
  */
-import { type CheckSpec, type Exercise, started, substitute } from "./mod.ts";
+import { type CheckSpec, type Exercise, started, substitute } from "./exercise.ts";
 import type { CheckContext, CheckResult } from "./kinds/_kind.ts";
 import { KINDS } from "./kinds/mod.ts";
 

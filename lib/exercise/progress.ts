@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { CheckResult, Verdict } from "./checks.ts";
-import { type Exercise, exerciseOwner, workDir } from "./mod.ts";
+import { type Exercise, exerciseOwner, workDir } from "./exercise.ts";
 
 /** What progress.json holds. */
 export interface Progress {

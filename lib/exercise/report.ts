@@ -13,7 +13,7 @@ import { stringify as stringifyCsv } from "csv-stringify/sync";
 import junitModule from "junit-report-builder";
 import type { Builder } from "junit-report-builder";
 import { type CheckResult, runChecks, type Verdict, verdictOf } from "./checks.ts";
-import { type Exercise, started } from "./mod.ts";
+import { type Exercise, started } from "./exercise.ts";
 import { begun, counts, readProgress, recordCheck, secondsToPass } from "./progress.ts";
 
 // junit-report-builder is CommonJS: Bun hands its default export, Deno the module object holding it

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { addr, netns, type Where } from "../../iproute2/mod.ts";
 import { run } from "../../shell/mod.ts";
-import type { Exercise } from "../mod.ts";
+import type { Exercise } from "../exercise.ts";
 import { type CheckResult, show } from "./_kind.ts";
 
 /** True while the process runs (a zombie, which no parent reaped yet, counts as gone). */

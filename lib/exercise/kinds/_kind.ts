@@ -3,7 +3,7 @@
  * that build a result. Each kind is one file beside this one (./mod.ts is the registry).
  * @module
  */
-import type { CheckSpec, Exercise } from "../mod.ts";
+import type { CheckSpec, Exercise } from "../exercise.ts";
 
 /** What one check found. `broken`: the environment is not as the exercise needs it (exit 2). */
 export interface CheckResult {

@@ -6,7 +6,7 @@
  */
 import { Address4 } from "ip-address";
 import { addr, link } from "../../iproute2/mod.ts";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, str } from "./_kind.ts";
 import { inNs, ipCmd, nsMissing, where } from "./_helpers.ts";
 

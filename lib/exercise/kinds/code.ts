@@ -4,7 +4,7 @@
  * In checks.yaml: `code: NAME`.
  * @module
  */
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import type { CheckContext, CheckResult, CodeCheck } from "./_kind.ts";
 
 export async function codeCheck(spec: CheckSpec, ctx: CheckContext): Promise<CheckResult[]> {

@@ -4,7 +4,7 @@
  * In checks.yaml: `conf: DIR`, `max_conf_num`, `names`, `expect: {a.b: value}`.
  * @module
  */
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, compare, show, str } from "./_kind.ts";
 import { dig, jqPath } from "./_helpers.ts";
 

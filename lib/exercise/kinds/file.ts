@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, compare, show, str } from "./_kind.ts";
 import { dig, jqPath } from "./_helpers.ts";
 

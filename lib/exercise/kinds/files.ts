@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, str } from "./_kind.ts";
 import { describePattern } from "./_helpers.ts";
 

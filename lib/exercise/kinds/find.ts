@@ -5,7 +5,7 @@
  * @module
  */
 import { link, netns } from "../../iproute2/mod.ts";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, str } from "./_kind.ts";
 import { describePattern, inNs, ipCmd, linkDifferences, listing, where } from "./_helpers.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { link } from "../../iproute2/mod.ts";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, compare, str } from "./_kind.ts";
 import { inNs, ipCmd, linkDifferences, listing, nsMissing, where } from "./_helpers.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { netns } from "../../iproute2/mod.ts";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, compare, str } from "./_kind.ts";
 import { pingOnce } from "./_helpers.ts";
 

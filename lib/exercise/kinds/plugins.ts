@@ -4,7 +4,7 @@
  * In checks.yaml: `plugins: DIR`, `bin_dirs`, `max_conf_num`.
  * @module
  */
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, str } from "./_kind.ts";
 import { runPiped } from "./_helpers.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { statSync } from "node:fs";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, compare, str } from "./_kind.ts";
 
 export async function podCheck(spec: CheckSpec, ctx: CheckContext): Promise<CheckResult[]> {

@@ -4,7 +4,7 @@
  * In checks.yaml: `process: PID`, `alive`.
  * @module
  */
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, compare, str } from "./_kind.ts";
 import { processAliveNow } from "./_helpers.ts";
 

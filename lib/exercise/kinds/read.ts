@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { CheckSpec } from "../mod.ts";
+import type { CheckSpec } from "../exercise.ts";
 import { type CheckContext, type CheckResult, str } from "./_kind.ts";
 
 export function readCheck(spec: CheckSpec, ctx: CheckContext): Promise<CheckResult[]> {

@@ -5,7 +5,7 @@
  * @module
  */
 import { run } from "../../shell/mod.ts";
-import { type CheckSpec, CNILAB } from "../mod.ts";
+import { type CheckSpec, CNILAB } from "../exercise.ts";
 import { type CheckContext, type CheckResult, str } from "./_kind.ts";
 import { runPiped } from "./_helpers.ts";
 
