@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
-import { addr, link, route } from "../lib/iproute2/mod.ts";
+import { addr, link, netns, route } from "../lib/iproute2/mod.ts";
 import type { Lab } from "../lib/lab/mod.ts";
 import { CollisionError } from "../lib/ownership/mod.ts";
 import { CniNetworks } from "../lib/runtime/mod.ts";
@@ -25,7 +25,6 @@ import {
   stopPodSandbox,
   validatePod,
 } from "../lib/sandbox/mod.ts";
-import { run } from "../lib/shell/mod.ts";
 import {
   bridgeConflist,
   callSequence,
@@ -358,7 +357,7 @@ export const kubeletCniFlow: Lab<State> = {
         const routes = (await route.list({ netns: sb.netns.name })).map((r) =>
           `${r.dst}${r.via ? ` via ${r.via}` : ""} dev ${r.dev}`
         );
-        const dns = await run(["ip", "netns", "exec", sb.netns.name, "cat", "/etc/resolv.conf"], {
+        const dns = await netns.exec(sb.netns.name, ["cat", "/etc/resolv.conf"], {
           purpose: "read",
         });
         const nameserver = /nameserver (\S+)/.exec(dns.stdout)?.[1] ?? "none";
@@ -399,7 +398,7 @@ export const kubeletCniFlow: Lab<State> = {
           def?.via,
           ctx.state.subnet!.gateway,
         );
-        const dns = await run(["ip", "netns", "exec", sb.netns.name, "cat", "/etc/resolv.conf"], {
+        const dns = await netns.exec(sb.netns.name, ["cat", "/etc/resolv.conf"], {
           purpose: "read",
         });
         const bridgeAdd = readCalls(ctx.state.callsDir).find((c) =>

@@ -348,6 +348,7 @@ export const kubernetesCniIntegration: Lab<State> = {
         const bridgeAdd = calls(s, "ADD").find((c) => c.type === "cnilab-bridge");
         if (bridgeAdd) ctx.note(describeNetlink(bridgeAdd));
         ctx.note(`the bridge plugin's result (stdout of its ADD):\n${bridgeAdd?.stdout.trim() ?? "none"}`);
+        // literal on purpose: the command is shown for the reader, with the JSON the plugin's result matches
         await netns.exec(s.pod.netns.name, ["ip", "-json", "addr", "show", "dev", "eth0"], {
           purpose: "show",
         });

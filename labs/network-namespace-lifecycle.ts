@@ -367,16 +367,11 @@ export const networkNamespaceLifecycle: Lab<State> = {
           parsed = (e as Error).message;
         }
         ctx.expect("pod-a: the result is a valid CNI result", parsed, "valid");
-        // read the kernel again, straight from `ip -json`
-        const ipJson = async (args: string[], ns?: string) =>
-          JSON.parse(
-            (await run(["ip", ...(ns ? ["-n", ns] : []), "-json", ...args], { purpose: "read" })).stdout,
-          );
-        const [eth0] = await ipJson(["addr", "show", "dev", "eth0"], pod.netns);
-        const [host] = await ipJson(["link", "show", "dev", pod.hostVeth]);
-        const routes = await ipJson(["route", "show", "default"], pod.netns);
-        const inet = (eth0.addr_info as { family: string; local: string; prefixlen: number }[])
-          .filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+        // read the kernel again (`ip -json`, through lib/iproute2)
+        const eth0 = await link.get("eth0", { netns: pod.netns });
+        const host = await link.get(pod.hostVeth);
+        const routes = (await route.list({ netns: pod.netns })).filter((r) => r.dst === "default");
+        const inet = (await addr.list({ netns: pod.netns, dev: "eth0", family: 4 })).map((a) => a.cidr);
         const ips = result.ips ?? [];
         const podIf = result.interfaces?.[ips[0]?.interface ?? -1];
         ctx.expect(
@@ -390,12 +385,12 @@ export const networkNamespaceLifecycle: Lab<State> = {
             host: result.interfaces?.find((i) => i.name === pod.hostVeth)?.mac,
           },
           {
-            name: eth0.ifname,
-            mac: eth0.address,
+            name: eth0?.name,
+            mac: eth0?.mac,
             sandbox: `/var/run/netns/${pod.netns}`,
             ips: inet,
-            gw: routes.map((r: { gateway: string }) => r.gateway),
-            host: host.address,
+            gw: routes.map((r) => r.via),
+            host: host?.mac,
           },
         );
       },
@@ -405,6 +400,7 @@ export const networkNamespaceLifecycle: Lab<State> = {
       mirrors: "2.5 Viewing Namespaces",
       narration: "The commands from the chapter, run for real (as root: no minikube needed).",
       async run(ctx) {
+        // the chapter's own commands, literal on purpose: they are shown for the reader to type
         await run(["ip", "netns", "list"], { purpose: "show" });
         const pod = ctx.state.pods[0];
         await netns.exec(pod.netns, ["ip", "addr"], { purpose: "show" });
@@ -419,7 +415,7 @@ export const networkNamespaceLifecycle: Lab<State> = {
         ]));
       },
       async check(ctx) {
-        const listed = (await run(["ip", "netns", "list"], { purpose: "read" })).stdout;
+        const listed = (await netns.list()).map((n) => n.name);
         for (const pod of ctx.state.pods) {
           ctx.expect(`ip netns list shows ${pod.netns}`, listed.includes(pod.netns), true);
         }

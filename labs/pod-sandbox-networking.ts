@@ -214,6 +214,8 @@ export const podSandboxNetworking: Lab<State> = {
           containerLogs(pod.id, "sidecar").slice(0, 80) || "empty",
         );
         const ip = pod.status!.ip!;
+        // `ip` run by each container itself (inside its mount namespace), literal on purpose: what the
+        // container sees, not a host-side lib/iproute2 read
         const inWeb = await execIn(pod, "web", ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
         const inSidecar = await execIn(pod, "sidecar", ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
         ctx.expectThat("web sees eth0 with the pod IP", inWeb.includes(` ${ip}/`), ip, inWeb);

@@ -22,7 +22,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { batch } from "../iproute2/mod.ts";
+import { batch, commands, netns } from "../iproute2/mod.ts";
 import { Owner, setSysctl } from "../ownership/mod.ts";
 import { run, useBunBackend } from "../shell/mod.ts";
 
@@ -191,17 +191,11 @@ export async function benchPlugin(options: Partial<PluginBenchOptions> = {}): Pr
     await setSysctl(owner, "net.ipv4.ip_forward", "1");
     for (const s of subjects) {
       await owner.record({ kind: "netns", name: s.netns });
-      await run(["ip", "netns", "add", s.netns]);
+      await netns.add(s.netns);
       // pre-created and marked, so teardown (and `cnilab clean`) removes it; the plugins find it there
       const bridge = (JSON.parse(s.config) as { bridge: string }).bridge;
       await owner.record({ kind: "link", name: bridge });
-      await batch([["link", "add", "name", bridge, "type", "bridge"], [
-        "link",
-        "set",
-        bridge,
-        "alias",
-        owner.mark,
-      ]]);
+      await batch([commands.bridgeAdd(bridge), commands.linkAlias(bridge, owner.mark)]);
       await owner.record({
         kind: "undo",
         what: `DEL of the bench attachment (${s.label})`,

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "./args.ts";
 import { table } from "./table.ts";
-import { batch, commands, link, netns } from "../iproute2/mod.ts";
+import { batch, commands, ipArgv, link, netns } from "../iproute2/mod.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run, which } from "../shell/mod.ts";
 import { type Command, Exit } from "./command.ts";
@@ -116,7 +116,7 @@ exit codes: 0 ready, 2 something is missing.`,
       const ver = path
         ? await version(
           tool.name === "ip"
-            ? ["ip", "-V"]
+            ? ipArgv(["-V"])
             : tool.name === "busybox"
             ? ["busybox"]
             : tool.name === "ping"

@@ -126,9 +126,20 @@ function ipHead(where: Where | undefined): string[] {
   return ["ip"];
 }
 
-/** Runs one `ip` command (args without the leading `ip`). */
-export function ip(args: string[], where?: Where & { purpose?: Purpose }): Promise<CommandResult> {
-  return run([...ipHead(where), ...args], { purpose: where?.purpose });
+/**
+ * The argv of one `ip` command with its namespace selection, for a caller that runs it its own way (a
+ * long-running `ip monitor`, a version line).
+ */
+export function ipArgv(args: string[], where?: Where): string[] {
+  return [...ipHead(where), ...args];
+}
+
+/** Runs one `ip` command (args without the leading `ip`); `check: false` resolves on a failure too. */
+export function ip(
+  args: string[],
+  where?: Where & { purpose?: Purpose; check?: boolean },
+): Promise<CommandResult> {
+  return run(ipArgv(args, where), { purpose: where?.purpose, check: where?.check });
 }
 
 async function readJson<T>(args: string[], where?: Where): Promise<T> {
@@ -260,6 +271,8 @@ export const commands = {
   routeAdd: (route: Route): string[] => ["route", "add", ...routeSpec(route)],
   routeReplace: (route: Route): string[] => ["route", "replace", ...routeSpec(route)],
   routeDel: (route: Route): string[] => ["route", "del", ...routeSpec(route)],
+  /** Forgets every neighbour (ARP/NDP) entry for `to` on `dev`, whatever its state. */
+  neighFlush: (dev: string, to: string): string[] => ["neigh", "flush", "to", to, "dev", dev, "nud", "all"],
 };
 
 function routeSpec(route: Route): string[] {

@@ -15,3 +15,4 @@
  * @module
  */
 export * from "./ip.ts";
+export * from "./read.ts";

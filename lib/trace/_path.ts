@@ -5,42 +5,13 @@
  * namespace to the next.
  * @module
  */
-import { type Link, link } from "../iproute2/mod.ts";
-import { run } from "../shell/mod.ts";
+import { type Link, link, type RouteGet, routeGet as lookupRoute } from "../iproute2/mod.ts";
 import { readTopology, type TopoLink, type Topology } from "../topology/mod.ts";
 import type { PathHop } from "./_types.ts";
 
-/** `ip route get`'s answer (the one route lookup a packet would get). */
-export interface RouteGet {
-  ok: boolean;
-  /** The kernel's error when there is no route ("Network is unreachable"). */
-  error?: string;
-  type?: string;
-  dev?: string;
-  gateway?: string;
-  prefsrc?: string;
-}
-
-/** Runs `ip route get DST [from SRC iif IIF]` in a namespace. */
-export async function routeGet(
-  ns: string,
-  dst: string,
-  via?: { src: string; iif: string },
-): Promise<RouteGet> {
-  const argv = [...(ns === "host" ? ["ip"] : ["ip", "-n", ns]), "-json", "route", "get", dst];
-  if (via) argv.push("from", via.src, "iif", via.iif);
-  const r = await run(argv, { check: false, purpose: "read" });
-  if (r.code !== 0) {
-    return { ok: false, error: r.stderr.replace(/^RTNETLINK answers: /, "").trim() || `exit ${r.code}` };
-  }
-  // ip -json route get prints one object: {"dst","gateway"?,"dev","prefsrc"?,"type"?}
-  const [route] = JSON.parse(r.stdout) as {
-    type?: string;
-    dev?: string;
-    gateway?: string;
-    prefsrc?: string;
-  }[];
-  return { ok: true, type: route?.type, dev: route?.dev, gateway: route?.gateway, prefsrc: route?.prefsrc };
+/** `ip route get DST [from SRC iif IIF]` in a namespace of the path ("host" for the host's). */
+export function routeGet(ns: string, dst: string, via?: { src: string; iif: string }): Promise<RouteGet> {
+  return lookupRoute(dst, { ...where(ns), from: via });
 }
 
 /** Why the path computation stopped before the destination. */

@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from "node:fs";
 import process from "node:process";
-import { addr } from "../iproute2/mod.ts";
+import { addr, commands, ip } from "../iproute2/mod.ts";
 import { MARK_PREFIX, Owner } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
 import { analyze, answered, type ProbeMatch } from "./_analyze.ts";
@@ -132,18 +132,9 @@ function udpText(marker: Uint8Array): string {
 }
 
 /** ARP must show: the source forgets its neighbour entry for the first next hop (a cache the kernel refills). */
-async function forgetNeighbour(ns: string, dev: string, ip: string): Promise<void> {
-  await run([
-    ...(ns === "host" ? ["ip"] : ["ip", "-n", ns]),
-    "neigh",
-    "flush",
-    "to",
-    ip,
-    "dev",
-    dev,
-    "nud",
-    "all",
-  ], {
+async function forgetNeighbour(ns: string, dev: string, address: string): Promise<void> {
+  await ip(commands.neighFlush(dev, address), {
+    ...(ns === "host" ? {} : { netns: ns }),
     check: false,
     purpose: "read",
   });

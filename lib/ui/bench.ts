@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import type { Page } from "playwright-core";
 import { Owner } from "../ownership/mod.ts";
-import { run } from "../shell/mod.ts";
+import { link, netns } from "../iproute2/mod.ts";
 import type { TopoLink, TopoNamespace } from "../topology/mod.ts";
 import { launchBrowser } from "./browser.ts";
 import type { Reading } from "./live.ts";
@@ -104,8 +104,8 @@ async function latency(
       await measure(
         "veth added",
         async () => {
-          await run(["ip", "link", "add", name, "type", "veth", "peer", "name", `${name}p`]);
-          await run(["ip", "link", "set", name, "alias", owner.mark]);
+          await link.addVeth(name, `${name}p`);
+          await link.setAlias(name, owner.mark);
         },
         `#topology-list li[data-id="host/${name}"]`,
         "attached",
@@ -113,7 +113,7 @@ async function latency(
       await measure(
         "veth removed",
         async () => {
-          await run(["ip", "link", "del", name]);
+          await link.del(name);
         },
         `#topology-list li[data-id="host/${name}"]`,
         "detached",
@@ -124,7 +124,7 @@ async function latency(
       await measure(
         "netns added",
         async () => {
-          await run(["ip", "netns", "add", ns]);
+          await netns.add(ns);
         },
         `#topology-list section[data-box="${ns}"]`,
         "attached",
@@ -132,7 +132,7 @@ async function latency(
       await measure(
         "netns removed",
         async () => {
-          await run(["ip", "netns", "del", ns]);
+          await netns.del(ns);
         },
         `#topology-list section[data-box="${ns}"]`,
         "detached",

@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, type FSWatcher, watch } from "node:fs";
+import { ipArgv } from "../iproute2/mod.ts";
 import { listOwners } from "../ownership/mod.ts";
 import { listStates } from "../sandbox/state.ts";
 import { readTopology } from "../topology/mod.ts";
@@ -109,7 +110,8 @@ export function watchTopology(onChange: (s: UiSnapshot) => void, opts: WatchOpti
   let netnsWatch: FSWatcher | undefined;
   if (opts.notifications !== false) {
     // the monitor's lines are only a trigger: what changed is read back the same way `cnilab show` reads it
-    monitor = spawn("ip", ["-o", "monitor", "all-nsid", "link", "address", "route"], {
+    const [exe, ...args] = ipArgv(["-o", "monitor", "all-nsid", "link", "address", "route"]);
+    monitor = spawn(exe, args, {
       stdio: ["ignore", "pipe", "ignore"],
     });
     monitor.stdout?.on("data", soon);
