@@ -5,7 +5,8 @@
  * @module
  */
 import { LABS } from "../../labs/mod.ts";
-import { ago, describe, listOwners, type Owned, type Owner, sleep } from "../ownership/mod.ts";
+import { leftoversOf } from "../lab/mod.ts";
+import { ago, listOwners, type Owned, type Owner } from "../ownership/mod.ts";
 import { parseArgs } from "./args.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 import { requireRoot } from "./env.ts";
@@ -129,15 +130,7 @@ run. 'cnilab clean' removes everything cnilab made instead.`,
     const objects = owner.objects();
     const r = row(owner);
     const removed = await owner.release();
-    let leftovers: string[] = [];
-    for (let attempt = 0; attempt < 20; attempt++) {
-      leftovers = [];
-      for (const obj of objects) {
-        if (obj.kind !== "undo" && await owner.exists(obj)) leftovers.push(describe(obj));
-      }
-      if (leftovers.length === 0) break;
-      await sleep(100);
-    }
+    const leftovers = await leftoversOf(owner, objects);
     if (values.json) {
       console.log(JSON.stringify({ run: owner.id, kind: r.kind, name: r.name, removed, leftovers }, null, 2));
     } else {

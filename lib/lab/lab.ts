@@ -167,6 +167,24 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * What of `objects` (recorded by `owner`, then released) still exists, described; empty when teardown
+ * removed it all. The kernel frees a deleted namespace's links asynchronously: it is given up to 2 s
+ * before a survivor is called a leftover.
+ */
+export async function leftoversOf(owner: Owner, objects: readonly Owned[]): Promise<string[]> {
+  let leftovers: string[] = [];
+  for (let attempt = 0; attempt < 20; attempt++) {
+    leftovers = [];
+    for (const obj of objects) {
+      if (obj.kind !== "undo" && await owner.exists(obj)) leftovers.push(describe(obj));
+    }
+    if (leftovers.length === 0) break;
+    await sleep(100);
+  }
+  return leftovers;
+}
+
 /** Runs a lab from its first step to its verified teardown. */
 export async function runLab<S>(lab: Lab<S>, options: RunOptions = {}): Promise<LabReport> {
   const started = performance.now();
@@ -370,16 +388,7 @@ async function teardown(
   const objects: Owned[] = owner.objects();
   const removed = await owner.release();
   emit({ type: "teardown", phase: "end", reason, removed });
-  // the kernel frees a deleted namespace's links asynchronously: give it a moment before calling it a leak
-  let leftovers: string[] = [];
-  for (let attempt = 0; attempt < 20; attempt++) {
-    leftovers = [];
-    for (const obj of objects) {
-      if (obj.kind !== "undo" && await owner.exists(obj)) leftovers.push(describe(obj));
-    }
-    if (leftovers.length === 0) break;
-    await sleep(100);
-  }
+  const leftovers = await leftoversOf(owner, objects);
   check("teardown left nothing behind", leftovers.length === 0, [], leftovers);
   return { removed, leftovers };
 }
