@@ -198,6 +198,7 @@ export function ipEquivalent(request: string, netnsName = "NETNS"): string {
   const m = request.match(/^(?:\[netns ([^\]]+)\] )?(RTM_[A-Z]+) (.*?)(?: → .*)?$/);
   if (!m) return "";
   const [, ns, type, rest] = m;
+  // text for a person to read (what to type for the same change), never run: no argv, so not lib/iproute2's
   const ip = ns ? `ip -n ${ns}` : "ip";
   const words = rest.split(" ");
   const tx = (w: string) => w.replace(/\btxqlen\b/g, "txqueuelen");

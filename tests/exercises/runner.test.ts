@@ -176,7 +176,7 @@ test("check all: 'not started' for exercises never started, a verdict for the ot
   for (const line of table.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
 });
 
-test("an instructor adds an exercise as plain files, without touching the runner (docs/exercises.md, "How an instructor adds an exercise")", async () => {
+test("an instructor adds an exercise as plain files, without touching the runner (docs/exercises.md, 'How an instructor adds an exercise')", async () => {
   const root = `/tmp/texr-${hex()}`;
   const env = { CNILAB_EXERCISES: root };
   const src = new URL("./testdata/hello-netns", import.meta.url).pathname;
