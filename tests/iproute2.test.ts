@@ -12,6 +12,7 @@ import {
   parseAddresses,
   parseLinks,
   route,
+  routeGet,
 } from "../lib/iproute2/mod.ts";
 import { Owner } from "../lib/ownership/mod.ts";
 import { spawnDetached } from "../lib/shell/mod.ts";
@@ -145,6 +146,23 @@ describe("addresses and routes", () => {
     expect((await route.list({ netns: ns1 })).some((r) => r.dst === "default")).toBe(false);
     await addr.del("eth1", "10.77.0.2/24", { netns: ns1 });
     expect(await addr.list({ netns: ns1, dev: "eth1", family: 4 })).toEqual([]);
+  });
+
+  test("routeGet answers the kernel's lookup: the device and source, or why there is no route", async () => {
+    const v = `tg${id}`;
+    await link.addVeth(v, "eth2", { netns: ns2, peerNetns: ns1, mtu: 1400 });
+    expect((await link.get(v, { netns: ns2 }))?.mtu).toBe(1400);
+    expect((await link.get("eth2", { netns: ns1 }))?.mtu).toBe(1400);
+    await batch([commands.addrAdd("eth2", "10.78.0.2/24"), commands.linkUp("eth2")], { netns: ns1 });
+    expect(await routeGet("10.78.0.9", { netns: ns1 })).toMatchObject({
+      ok: true,
+      dev: "eth2",
+      prefsrc: "10.78.0.2",
+    });
+    const none = await routeGet("10.99.0.1", { netns: ns1 });
+    expect(none.ok).toBe(false);
+    expect(none.error).toMatch(/unreachable/i);
+    await link.del("eth2", { netns: ns1 });
   });
 
   test("batchReport says which line failed and what ip said, and parses what `show` printed", async () => {

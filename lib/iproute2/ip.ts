@@ -233,28 +233,14 @@ export const commands = {
   netnsAdd: (name: string): string[] => ["netns", "add", name],
   netnsDel: (name: string): string[] => ["netns", "delete", name],
   netnsAttach: (name: string, pid: number): string[] => ["netns", "attach", name, String(pid)],
-  bridgeAdd: (name: string, opts: { mtu?: number } = {}): string[] => [
-    "link",
-    "add",
-    "name",
-    name,
-    ...(opts.mtu ? ["mtu", String(opts.mtu)] : []),
-    "type",
-    "bridge",
-  ],
+  bridgeAdd: (name: string, opts: { mtu?: number } = {}): string[] => linkAdd(name, opts.mtu, "bridge"),
   /** A veth pair; with `peerNetns` the peer is created directly inside that namespace (cheapest). */
   vethAdd: (name: string, peer: string, opts: { peerNetns?: string; mtu?: number } = {}): string[] => [
-    "link",
-    "add",
-    "name",
-    name,
-    ...(opts.mtu ? ["mtu", String(opts.mtu)] : []),
-    "type",
-    "veth",
+    ...linkAdd(name, opts.mtu, "veth"),
     "peer",
     "name",
     peer,
-    ...(opts.mtu ? ["mtu", String(opts.mtu)] : []),
+    ...mtuArgs(opts.mtu),
     ...(opts.peerNetns ? ["netns", opts.peerNetns] : []),
   ],
   linkDel: (name: string): string[] => ["link", "delete", name],
@@ -274,6 +260,14 @@ export const commands = {
   /** Forgets every neighbour (ARP/NDP) entry for `to` on `dev`, whatever its state. */
   neighFlush: (dev: string, to: string): string[] => ["neigh", "flush", "to", to, "dev", dev, "nud", "all"],
 };
+
+function mtuArgs(mtu: number | undefined): string[] {
+  return mtu ? ["mtu", String(mtu)] : [];
+}
+
+function linkAdd(name: string, mtu: number | undefined, type: string): string[] {
+  return ["link", "add", "name", name, ...mtuArgs(mtu), "type", type];
+}
 
 function routeSpec(route: Route): string[] {
   return [
