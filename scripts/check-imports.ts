@@ -23,6 +23,7 @@ export const LAYERS: Record<string, number> = {
   "lib/events": 0,
   "lib/sys": 0,
   "lib/text": 0,
+  "lib/util": 0,
   "lib/shell": 1,
   "lib/iproute2": 2,
   "lib/netlink": 2,

@@ -1,0 +1,14 @@
+/** Where the repository is, and the names of the plugins `npm run build` makes in it. */
+import { fileURLToPath } from "node:url";
+
+/** The repository's root directory (no trailing slash): for dist/cni, bin/cnilab, exercises/, examples/. */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+
+/** Where `npm run build` puts cnilab's plugin executables. */
+export const PLUGIN_DIR = `${REPO_ROOT}/dist/cni`;
+
+/** cnilab's own plugin names (`type` in a conflist that means cnilab's plugins); dist/cni holds these. */
+export const CNILAB_NAMES = ["cnilab-bridge", "cnilab-host-local", "cnilab-loopback"] as const;
+
+/** The reference plugins' names, which the binary answers to as well (`install-plugins --reference-names`). */
+export const REFERENCE_NAMES = ["bridge", "host-local", "loopback"] as const;
