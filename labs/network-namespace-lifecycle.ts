@@ -12,6 +12,7 @@ import { CollisionError, processAlive, processStart, STATE_DIR } from "../lib/ow
 import type { Result } from "../lib/cni/types.ts";
 import { parseResult } from "../lib/cni/version.ts";
 import { run, spawnDetached } from "../lib/shell/mod.ts";
+import { randomHex } from "../lib/util/mod.ts";
 
 /** The bridge every pod of this lab plugs into (what the bridge plugin calls `cni0`). */
 export const BRIDGE = "cnilab25";
@@ -66,8 +67,7 @@ async function kernelResult(state: State, pod: Pod): Promise<Result> {
   } as Result;
 }
 
-const hex = (bytes: number) =>
-  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = randomHex;
 
 function nsInode(path: string): number {
   return statSync(path).ino;

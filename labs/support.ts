@@ -4,20 +4,17 @@
  * @module
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Address4 } from "ip-address";
 import { addr, batch, commands, route } from "../lib/iproute2/mod.ts";
 import { ipEquivalent } from "../lib/netlink/mod.ts";
 import { type LabContext, LabNotReady } from "../lib/lab/mod.ts";
 import { guardSysctl, type Owned, STATE_DIR } from "../lib/ownership/mod.ts";
 import { displayWidth, padEnd, terminalWidth, wrap } from "../lib/text/mod.ts";
+import { CNILAB_NAMES, PLUGIN_DIR, REPO_ROOT } from "../lib/util/mod.ts";
 
-/** The repository root. */
-export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
-/** Where `npm run build` puts cnilab's CNI plugin executables. */
-export const PLUGIN_DIR = `${REPO_ROOT}/dist/cni`;
-/** cnilab's plugin types. */
-export const PLUGINS = ["cnilab-bridge", "cnilab-host-local", "cnilab-loopback"] as const;
+/** The repository root, where `npm run build` puts the plugins, and cnilab's plugin types (lib/util). */
+export { PLUGIN_DIR, REPO_ROOT };
+export const PLUGINS = CNILAB_NAMES;
 
 /** A /24 for a lab: its CIDR, the gateway (.1) and the n-th host address. */
 export interface Subnet {

@@ -13,7 +13,7 @@
 import { linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { CNILAB_NAMES } from "../lib/plugins/registry.ts";
+import { CNILAB_NAMES, PLUGIN_DIR, REPO_ROOT } from "../lib/util/mod.ts";
 import { run } from "../lib/shell/mod.ts";
 
 /**
@@ -25,9 +25,9 @@ export const PLUGIN_NAMES = CNILAB_NAMES;
 
 /** Builds dist/cni (or `outDir`); returns the paths written. */
 export async function buildPlugins(
-  outDir = resolve(import.meta.dirname ?? ".", "../dist/cni"),
+  outDir = PLUGIN_DIR,
 ): Promise<string[]> {
-  const root = resolve(import.meta.dirname ?? ".", "..");
+  const root = REPO_ROOT;
   const bun = resolve(root, "node_modules/.bin/bun");
   mkdirSync(outDir, { recursive: true });
   const binary = `${outDir}/cnilab-plugin`;

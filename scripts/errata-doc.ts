@@ -7,8 +7,9 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { errataDoc } from "../lib/errata/mod.ts";
+import { REPO_ROOT } from "../lib/util/mod.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = `${REPO_ROOT}/`;
 /** Where the generated sheet lives. */
 export const ERRATA_DOC = `${ROOT}docs/errata.md`;
 

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { addr, link, netns, route } from "../lib/iproute2/mod.ts";
 import { markedProcesses } from "../lib/ownership/mod.ts";
+import { randomHex } from "../lib/util/mod.ts";
 
 /** The repository root. */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -13,8 +14,7 @@ export const CNILAB = `${ROOT}/bin/cnilab`;
 
 /** Random hex, for names that cannot collide with anything else on the machine. */
 export function hex(bytes = 3): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return randomHex(bytes);
 }
 
 function listTree(dir: string): string[] {

@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { batch, commands, netns } from "../iproute2/mod.ts";
 import { Owner, setSysctl } from "../ownership/mod.ts";
 import { run, useBunBackend } from "../shell/mod.ts";
+import { randomHex as hex, REPO_ROOT } from "../util/mod.ts";
 
 /** One implementation under test. */
 interface Subject {
@@ -72,7 +73,7 @@ export interface PluginBenchOptions {
   log?: (line: string) => void;
 }
 
-const REPO = resolve(import.meta.dirname ?? ".", "../..");
+const REPO = REPO_ROOT;
 
 /** Default options. */
 export const DEFAULTS: PluginBenchOptions = {
@@ -84,12 +85,6 @@ export const DEFAULTS: PluginBenchOptions = {
   ipMasq: false,
   execVariant: true,
 };
-
-function hex(n: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
 
 /** The p-th percentile (nearest rank) of a list of numbers. */
 export function percentile(values: number[], p: number): number {

@@ -35,6 +35,7 @@ import {
   runPodSandbox,
   type SandboxState,
 } from "../sandbox/mod.ts";
+import { randomHex as hex } from "../util/mod.ts";
 
 /** Bad arguments: `cnilab bench` prints the message as one line and exits 2 (it goes by the name). */
 export class UsageError extends Error {
@@ -110,12 +111,6 @@ export interface SandboxBenchReport {
     cnilabReadyMs: Stats;
     cnilabTeardownMs: Stats;
   };
-}
-
-function hex(n: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
 }
 
 function byStep(samples: SandboxState["timings"][], step: string): number[] {

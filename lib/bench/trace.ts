@@ -16,6 +16,7 @@ import { Owner } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
 import { removePodSandbox, runPodSandbox, type SandboxState } from "../sandbox/mod.ts";
 import { startCapture, stopCaptures, trace } from "../trace/mod.ts";
+import { randomHex } from "../util/mod.ts";
 
 /** Median, p90 and max of a sample (ms). */
 interface Stats {
@@ -117,11 +118,7 @@ The pods are removed at the end, also on error.`,
       throw new Error(`--runs is a positive integer, got ${values.runs}`);
     }
     const say = values.json ? () => {} : (s: string) => console.error(s);
-    const label = Array.from(
-      crypto.getRandomValues(new Uint8Array(3)),
-      (b) => b.toString(16).padStart(2, "0"),
-    )
-      .join("");
+    const label = randomHex(3);
     const pods: SandboxState[] = [];
     const owner = await Owner.begin("bench", "cnilab bench trace");
     try {

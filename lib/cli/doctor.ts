@@ -10,7 +10,7 @@ import { batch, commands, ipArgv, link, netns } from "../iproute2/mod.ts";
 import { Owner } from "../ownership/mod.ts";
 import { run, which } from "../shell/mod.ts";
 import { type Command, Exit } from "./command.ts";
-import { PLUGIN_DIR, PLUGINS, REPO_ROOT } from "../../labs/support.ts";
+import { CNILAB_NAMES as PLUGINS, PLUGIN_DIR, REPO_ROOT } from "../util/mod.ts";
 import { effectiveCaps, LAB_TOOLS } from "./env.ts";
 
 interface Finding {

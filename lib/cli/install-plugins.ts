@@ -28,7 +28,7 @@ import {
 import { resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { CNILAB_NAMES, REFERENCE_NAMES } from "../plugins/registry.ts";
+import { CNILAB_NAMES, PLUGIN_DIR, REFERENCE_NAMES } from "../util/mod.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 
 /** Where containerd and most runtimes look for CNI plugins. */
@@ -168,7 +168,7 @@ export const installPluginsCommand: Command = {
       return Promise.resolve(Exit.Ok);
     }
     const dir = resolve(values.dir ?? DEFAULT_CNI_BIN_DIR);
-    const fromDir = resolve(new URL("../../dist/cni", import.meta.url).pathname);
+    const fromDir = PLUGIN_DIR;
     const { written, kept } = installPlugins(fromDir, dir, { referenceNames: values["reference-names"] });
     console.log(`installed cnilab's CNI plugins into ${dir}:`);
     console.log(`  ${written[0]}  (the multi-call binary)`);

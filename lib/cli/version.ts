@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { PLUGIN_DIR, PLUGINS, REPO_ROOT } from "../../labs/support.ts";
+import { CNILAB_NAMES as PLUGINS, PLUGIN_DIR, REPO_ROOT } from "../util/mod.ts";
 
 /** The runtime running cnilab, e.g. "bun 1.2.3" or "deno 2.1.0". */
 export function runtimeVersion(): string {

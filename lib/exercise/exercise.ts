@@ -33,7 +33,6 @@ import {
   writeFileSync,
 } from "node:fs";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { link, netns } from "../iproute2/mod.ts";
 import {
@@ -46,9 +45,10 @@ import {
   tidyStateDir,
 } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
+import { REPO_ROOT } from "../util/mod.ts";
 
-/** The repository root. */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+/** The repository root (lib/util). */
+export { REPO_ROOT };
 /** Where exercise folders live (overridable for tests and instructors with CNILAB_EXERCISES). */
 export const EXERCISES_DIR = process.env.CNILAB_EXERCISES ?? `${REPO_ROOT}/exercises`;
 /** Where each exercise keeps its state and the attendee's files. */

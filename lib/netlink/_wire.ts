@@ -4,6 +4,7 @@
  * Everything is little-endian, as on the x86-64 and arm64 machines cnilab runs on.
  * @module
  */
+import { hex } from "../util/mod.ts";
 
 export const AF_UNSPEC = 0;
 export const AF_INET = 2;
@@ -313,7 +314,7 @@ export function attrString(a: Uint8Array | undefined): string | undefined {
 
 /** A MAC address as `aa:bb:cc:dd:ee:ff`. */
 export function formatMac(a: Uint8Array): string {
-  return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join(":");
+  return hex(a, ":");
 }
 
 /** `aa:bb:cc:dd:ee:ff` → 6 bytes. */

@@ -9,16 +9,11 @@
  * @module
  */
 import type { PluginLoad as Load } from "./in-process.ts";
+export { CNILAB_NAMES, REFERENCE_NAMES } from "../util/mod.ts";
 
 const bridge: Load = () => import("./bridge/mod.ts");
 const hostLocal: Load = () => import("./host-local/mod.ts");
 const loopback: Load = () => import("./loopback/mod.ts");
-
-/** cnilab's own names (`type` in a conflist that means cnilab's plugins). */
-export const CNILAB_NAMES = ["cnilab-bridge", "cnilab-host-local", "cnilab-loopback"] as const;
-
-/** The reference plugins' names, which the binary answers to as well (`install-plugins --reference-names`). */
-export const REFERENCE_NAMES = ["bridge", "host-local", "loopback"] as const;
 
 /** Executable name → the module that defines the plugin. */
 export const PLUGINS: Record<string, Load> = {

@@ -18,9 +18,9 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import type { Result } from "../cni/mod.ts";
 import type { CachedAttachment, CniCacheV1, NetworkConfigList, RuntimeConf } from "./types.ts";
+import { randomHex } from "../util/mod.ts";
 
 /** The kind tag of libcni's cache records. */
 export const CNI_CACHE_V1 = "cniCacheV1";
@@ -80,7 +80,7 @@ export function writeCache(
   const file = cacheFilePath(cacheDir, list.name, rt);
   const dir = join(cacheDir, "results");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.tmp-${randomBytes(6).toString("hex")}`);
+  const tmp = join(dir, `.tmp-${randomHex(6)}`);
   const fd = openSync(tmp, "wx", 0o600);
   try {
     writeSync(fd, JSON.stringify(cacheRecord(list, rt, result)));

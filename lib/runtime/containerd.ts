@@ -13,10 +13,10 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { parse as parseToml } from "smol-toml";
 import { loadConfDir } from "./conf.ts";
 import type { CniNetworksOptions } from "./types.ts";
+import { randomHex } from "../util/mod.ts";
 
 /** The CRI `[cni]` settings cnilab uses. */
 export interface ContainerdCniSettings {
@@ -325,7 +325,7 @@ export function applyConfTemplate(settings: ContainerdCniSettings, podCIDRs: str
   const text = renderConfTemplate(template, templateData(podCIDRs));
   mkdirSync(settings.confDir, { recursive: true, mode: 0o755 });
   const file = join(settings.confDir, TEMPLATE_CONF_NAME);
-  const tmp = join(settings.confDir, `.${TEMPLATE_CONF_NAME}.${randomBytes(4).toString("hex")}`);
+  const tmp = join(settings.confDir, `.${TEMPLATE_CONF_NAME}.${randomHex(4)}`);
   try {
     writeFileSync(tmp, text, { mode: 0o644 });
     renameSync(tmp, file);

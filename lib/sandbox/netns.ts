@@ -19,6 +19,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import type { Owner } from "../ownership/mod.ts";
 import { run } from "../shell/mod.ts";
+import { randomHex } from "../util/mod.ts";
 
 /** Where named network namespaces live (iproute2's and containerd's convention). */
 export const NETNS_DIR = "/var/run/netns";
@@ -33,8 +34,7 @@ export interface PinnedNetns {
 
 /** containerd's name: `cni-` and 16 random bytes formatted as a UUID (8-4-4-4-12 hex). */
 export function newNetnsName(): string {
-  const b = Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, "0"))
-    .join("");
+  const b = randomHex(16);
   return `cni-${b.slice(0, 8)}-${b.slice(8, 12)}-${b.slice(12, 16)}-${b.slice(16, 20)}-${b.slice(20)}`;
 }
 

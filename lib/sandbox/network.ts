@@ -12,16 +12,16 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { CniNetworks } from "../runtime/mod.ts";
 import type { SetupResult } from "../runtime/types.ts";
 import { type Owned, STATE_DIR } from "../ownership/mod.ts";
+import { PLUGIN_DIR, REPO_ROOT } from "../util/mod.ts";
 
 /** Where the repository is (for dist/cni and bin/cnilab). */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+export { REPO_ROOT };
 
 /** cnilab's own plugin executables, when built. */
-export const CNILAB_PLUGIN_DIR = `${REPO_ROOT}/dist/cni`;
+export const CNILAB_PLUGIN_DIR = PLUGIN_DIR;
 
 /** Debian's reference plugins (package containernetworking-plugins). */
 export const REFERENCE_PLUGIN_DIR = "/usr/lib/cni";

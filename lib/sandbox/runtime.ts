@@ -64,6 +64,7 @@ import {
   withSandboxLock,
   writeState,
 } from "./state.ts";
+import { randomHex } from "../util/mod.ts";
 
 /** What RunPodSandbox needs (CRI's PodSandboxConfig, reduced to what cnilab honours). */
 export interface SandboxConfig {
@@ -132,11 +133,6 @@ export interface ContainerConfig {
   ports?: { containerPort: number; protocol: string; name?: string }[];
   /** Files the image needs, written before the container is created. */
   files?: { path: string; content: string }[];
-}
-
-function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
 }
 
 function newUid(): string {

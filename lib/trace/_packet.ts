@@ -3,6 +3,7 @@
  * (Ethernet, ARP, IPv4, ICMP, TCP, UDP), and the pcapng file `--pcap` writes (one interface per hop).
  * @module
  */
+import { hex } from "../util/mod.ts";
 
 /** One captured frame. */
 export interface Frame {
@@ -41,8 +42,7 @@ export interface Inner {
   icmpSeq?: number;
 }
 
-const mac = (b: Uint8Array, at: number) =>
-  Array.from(b.subarray(at, at + 6), (x) => x.toString(16).padStart(2, "0")).join(":");
+const mac = (b: Uint8Array, at: number) => hex(b.subarray(at, at + 6), ":");
 const ipv4 = (b: Uint8Array, at: number) => Array.from(b.subarray(at, at + 4)).join(".");
 const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
 

@@ -30,6 +30,7 @@ import { allowedDestination, allowedSource, cnilabNamespaces, TraceRefused } fro
 import { type Frame, pcapng } from "./_packet.ts";
 import { planPath, routeGet } from "./_path.ts";
 import type { HopEvent, PathHop, Probe, TraceCause, TraceEndpoint, TraceReport } from "./_types.ts";
+import { hex } from "../util/mod.ts";
 
 export type * from "./_types.ts";
 export { TraceRefused } from "./_guard.ts";
@@ -112,10 +113,10 @@ function probeArgv(
   argv: string[];
   stdin?: string;
 } {
-  const hex = Array.from(marker, (b) => b.toString(16).padStart(2, "0")).join("");
+  const payload = hex(marker);
   const wait = String(Math.max(1, Math.round(waitMs / 1000)));
   if (probe.protocol === "icmp") {
-    return { argv: [...where(ns), "ping", "-n", "-c", "1", "-W", wait, "-p", hex, dst] };
+    return { argv: [...where(ns), "ping", "-n", "-c", "1", "-W", wait, "-p", payload, dst] };
   }
   if (probe.protocol === "udp") {
     // one datagram from bash's /dev/udp (busybox nc has no UDP here); its source port is learnt from the capture
@@ -128,7 +129,7 @@ function probeArgv(
 }
 
 function udpText(marker: Uint8Array): string {
-  return `cnilab-trace ${Array.from(marker, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `cnilab-trace ${hex(marker)}`;
 }
 
 /** ARP must show: the source forgets its neighbour entry for the first next hop (a cache the kernel refills). */

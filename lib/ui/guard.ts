@@ -5,6 +5,7 @@
  * header (a cookie alone never changes state: no cross-site request forgery).
  * @module
  */
+import { randomHex } from "../util/mod.ts";
 
 /** What the guard knows: the token and the `host:port` values this server answers to. */
 export interface GuardOptions {
@@ -22,9 +23,7 @@ export type Verdict =
 
 /** A fresh random token: 24 bytes, hex. */
 export function newToken(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
+  return randomHex(24);
 }
 
 /** The Host values a server on `hostname:port` answers to. */

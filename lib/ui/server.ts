@@ -7,11 +7,12 @@
  */
 import { readFileSync } from "node:fs";
 import type { CnilabEvent } from "../events/mod.ts";
+import { REPO_ROOT } from "../util/mod.ts";
 import { allowedHosts, check, newToken } from "./guard.ts";
 import { parseTrace, type StepAnswer, type UiSnapshot, type UiTrace } from "./model.ts";
 
 const PAGE_DIR = new URL("./page/", import.meta.url).pathname;
-const ELK_WORKER = new URL("../../node_modules/elkjs/lib/elk-worker.min.js", import.meta.url).pathname;
+const ELK_WORKER = `${REPO_ROOT}/node_modules/elkjs/lib/elk-worker.min.js`;
 
 /** The step the lab waits at (the page shows Next / Repeat / Quit while it does). */
 export interface Waiting {

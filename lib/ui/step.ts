@@ -10,9 +10,10 @@ import { type CnilabEvent, subscribe } from "../events/mod.ts";
 import type { StepController, StepInfo } from "../lab/step.ts";
 import type { FromChild, ToChild } from "./child.ts";
 import type { StepAnswer } from "./model.ts";
+import { REPO_ROOT } from "../util/mod.ts";
 
 const CHILD = new URL("./child.ts", import.meta.url).pathname;
-const BUN = new URL("../../node_modules/.bin/bun", import.meta.url).pathname;
+const BUN = `${REPO_ROOT}/node_modules/.bin/bun`;
 
 /** The page of a running lab: its URL, the step controller it offers, and how to end it. */
 export interface LabPage {

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { Netlink, NetlinkError, onTrace } from "../../lib/netlink/mod.ts";
+import { randomHex } from "../../lib/util/mod.ts";
 
-const hex = (n: number) =>
-  Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = randomHex;
 
 const ID = hex(3);
 const BR = `tnlb${ID}`;

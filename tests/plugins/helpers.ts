@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { buildPlugins } from "../../scripts/build-plugins.ts";
 import { netns as ipNetns } from "../../lib/iproute2/mod.ts";
+import { randomHex } from "../../lib/util/mod.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -20,8 +21,7 @@ export const CNILAB_VERSIONS = [...COMMON_VERSIONS, "1.1.0"] as const;
 
 /** Random hex, for names that cannot collide with other tests on the machine. */
 export function hex(bytes = 3): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return randomHex(bytes);
 }
 
 function newestSource(dir: string): number {

@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { join } from "node:path";
 import process from "node:process";
 import { link, netns } from "../../lib/iproute2/mod.ts";
+import { randomHex } from "../../lib/util/mod.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -16,8 +17,7 @@ export const REFERENCE_BIN = "/usr/lib/cni";
 
 /** Random hex, for names no other test on the machine uses. */
 export function hex(bytes = 3): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return randomHex(bytes);
 }
 
 /** One call the recording plugin saw. */

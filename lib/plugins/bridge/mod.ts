@@ -41,6 +41,7 @@ import { type BridgeConf, loadConf } from "./config.ts";
 import { delegate, refuseIpamLoop } from "./delegate.ts";
 import { macAssignType, NET_ADDR_SET } from "./hostlink.ts";
 import { NetnsError, type NetnsHandle, openNetns, readSysctl, writeSysctl } from "./netns.ts";
+import { hex, randomHex } from "../../util/mod.ts";
 
 /** The NAT rules' module: iptables processes, loaded only when a config has ipMasq (or for GC). */
 const ipMasq = () => import("./ipmasq.ts");
@@ -222,15 +223,14 @@ function notABridge(name: string): CniError {
 
 /** The host end's name: `veth` + 8 random hex digits (the reference's RandomVethName). */
 function randomVethName(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(4));
-  return "veth" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return "veth" + randomHex(4);
 }
 
 /** A random locally administered unicast MAC (what the kernel picks for a new bridge). */
 function randomMac(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
   b[0] = (b[0] & 0xfe) | 0x02;
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
+  return hex(b, ":");
 }
 
 /**
