@@ -11,6 +11,7 @@ import type { PluginContext } from "../plugin.ts";
 import { type BridgeConf, loadConf } from "./config.ts";
 import { refuseIpamLoop } from "./delegate.ts";
 import { NetnsError, type NetnsHandle, openNetns } from "./netns.ts";
+
 /** The NAT rules' module: iptables processes, loaded only when a config has ipMasq (or for GC). */
 export const ipMasq = () => import("./ipmasq.ts");
 

@@ -30,6 +30,7 @@ import {
   type Sockets,
 } from "./_common.ts";
 
+/** ADD: the steps listed in mod.ts, undone when one after IPAM fails. */
 export async function add(ctx: PluginContext): Promise<Result> {
   phase("ADD: config parsed by the skeleton");
   const conf = await loadChecked(ctx);
