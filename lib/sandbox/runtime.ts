@@ -1,7 +1,8 @@
 /**
  * The pod sandbox runtime, shaped like CRI's RuntimeService (what the kubelet calls on containerd):
  * RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox, CreateContainer,
- * StartContainer, StopContainer, ExecSync — in process, no daemon: the state file is the memory.
+ * StartContainer, StopContainer, ExecSync — in process, no daemon: the state file is the memory. The
+ * container calls are in runtime_containers.ts (re-exported here).
  *
  * RunPodSandbox, step by step, in containerd's order (each step's duration is kept in the state's `timings`):
  * 1. `netns`   — pin a new network namespace at /var/run/netns/cni-<uuid> (netns.ts)
@@ -24,19 +25,11 @@
  * leaves a journal that `cnilab clean` replays; and a failure in any step undoes the earlier ones.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { Owner, setSysctl } from "../ownership/mod.ts";
-import { type CommandResult, run } from "../shell/mod.ts";
-import {
-  BASE_PATH,
-  containerAlive,
-  type ContainerProcess,
-  joinArgv,
-  startContainerProcess,
-  stopContainerProcess,
-} from "./container.ts";
+import { stopContainerProcess } from "./container.ts";
 import { SandboxError } from "./errors.ts";
-import { type Holder, holderAlive, startHolder, stopHolder } from "./holder.ts";
+import { type Holder, startHolder, stopHolder } from "./holder.ts";
 import { isMountPoint, pinNewNetns, unpinNetns } from "./netns.ts";
 import {
   CniPodNetwork,
@@ -52,7 +45,6 @@ import {
 } from "./network.ts";
 import {
   claimPath,
-  type ContainerState,
   ensureSandboxDir,
   listStates,
   readState,
@@ -65,6 +57,15 @@ import {
   writeState,
 } from "./state.ts";
 import { randomHex } from "../util/mod.ts";
+import { refresh } from "./runtime_containers.ts";
+export {
+  type ContainerConfig,
+  containerLogs,
+  createContainer,
+  execSync,
+  startContainer,
+  stopContainer,
+} from "./runtime_containers.ts";
 
 /** What RunPodSandbox needs (CRI's PodSandboxConfig, reduced to what cnilab honours). */
 export interface SandboxConfig {
@@ -121,18 +122,6 @@ export interface NetworkChoice {
   plugins?: PluginSet;
   /** A ready-made network layer instead (tests). */
   setup?: NetworkSetup;
-}
-
-/** What CreateContainer needs (CRI's ContainerConfig, after the image was resolved: see image.ts). */
-export interface ContainerConfig {
-  name: string;
-  image: string;
-  argv: string[];
-  env?: Record<string, string>;
-  workingDir?: string;
-  ports?: { containerPort: number; protocol: string; name?: string }[];
-  /** Files the image needs, written before the container is created. */
-  files?: { path: string; content: string }[];
 }
 
 function newUid(): string {
@@ -245,15 +234,6 @@ export function podSandboxStatus(id: string): SandboxState {
   return refresh(readState(id));
 }
 
-function refresh(s: SandboxState): SandboxState {
-  for (const c of s.containers) {
-    if (c.phase === "running" && (!c.process || !containerAlive(c.process))) c.phase = "exited";
-  }
-  if (s.phase === "ready" && s.holder && !holderAlive(s.holder)) s.phase = "notready";
-  return s;
-}
-
-/** The network layer a choice means, and whether it needs cnilab's default conflist written. */
 function describeChoice(choice: NetworkChoice, dir: string): NetworkDescription {
   if (choice.setup) return choice.setup.description;
   const defaultConf = choice.confDir === undefined;
@@ -482,129 +462,4 @@ async function removeLocked(id: string): Promise<Timing[]> {
   tidySandboxDir();
   timings.push({ step: "sandbox-remove", ms: performance.now() - started });
   return timings;
-}
-
-/** CreateContainer: writes the files its image needs and records it as `created`. Returns the container ID. */
-export function createContainer(sandboxId: string, config: ContainerConfig): string {
-  const state = readState(sandboxId);
-  if (state.containers.some((c) => c.name === config.name)) {
-    throw new SandboxError(`pod ${state.name} already has a container ${config.name}`);
-  }
-  for (const f of config.files ?? []) {
-    if (!f.path.startsWith(`${state.dir}/`)) {
-      throw new SandboxError(`image file ${f.path} is outside ${state.dir}`);
-    }
-    mkdirSync(f.path.slice(0, f.path.lastIndexOf("/")), { recursive: true });
-    writeFileSync(f.path, f.content);
-  }
-  const container: ContainerState = {
-    id: randomHex(32),
-    name: config.name,
-    image: config.image,
-    argv: config.argv,
-    env: config.env ?? {},
-    workingDir: config.workingDir,
-    ports: config.ports ?? [],
-    logPath: `${state.dir}/logs/${config.name}.log`,
-    phase: "created",
-    createdAt: new Date().toISOString(),
-    restartCount: 0,
-  };
-  state.containers.push(container);
-  writeState(state);
-  return container.id;
-}
-
-function findContainer(state: SandboxState, ref: string | undefined): ContainerState {
-  if (ref === undefined) {
-    if (state.containers.length === 0) throw new SandboxError(`pod ${state.name} has no containers`);
-    return state.containers[0];
-  }
-  const c = state.containers.find((c) =>
-    c.name === ref || c.id === ref || (ref.length >= 4 && c.id.startsWith(ref))
-  );
-  if (!c) {
-    throw new SandboxError(
-      `pod ${state.name} has no container ${ref} (it has: ${state.containers.map((c) => c.name).join(", ")})`,
-    );
-  }
-  return c;
-}
-
-/** StartContainer: starts (or restarts) a container in the holder's namespaces. */
-export async function startContainer(sandboxId: string, containerRef: string): Promise<ContainerProcess> {
-  const state = refresh(readState(sandboxId));
-  const c = findContainer(state, containerRef);
-  if (state.phase !== "ready" || !state.holder) {
-    throw new SandboxError(
-      `pod ${state.name} is not ready (its holder is not running): remove it and run it again`,
-    );
-  }
-  if (c.phase === "running") throw new SandboxError(`container ${c.name} is already running`);
-  const owner = await Owner.open(state.ownerId);
-  const hostname = state.hostname;
-  const proc = await startContainerProcess(owner, state.holder, {
-    argv: c.argv,
-    env: { HOSTNAME: hostname, ...c.env },
-    workingDir: c.workingDir,
-    logPath: c.logPath,
-    sharePid: state.sharePid,
-  });
-  if (c.startedAt) c.restartCount++;
-  c.process = proc;
-  c.phase = "running";
-  c.startedAt = new Date().toISOString();
-  c.finishedAt = undefined;
-  // re-read: another container may have been written meanwhile by this same process
-  const fresh = readState(sandboxId);
-  fresh.containers = fresh.containers.map((x) => (x.id === c.id ? c : x));
-  writeState(fresh);
-  return proc;
-}
-
-/** StopContainer: SIGTERM, then SIGKILL after `graceMs`; the pod keeps its namespaces and address. */
-export async function stopContainer(sandboxId: string, containerRef: string, graceMs = 2000): Promise<void> {
-  const state = readState(sandboxId);
-  const c = findContainer(state, containerRef);
-  if (c.process) await stopContainerProcess(c.process, graceMs);
-  c.phase = "exited";
-  c.finishedAt = new Date().toISOString();
-  writeState(state);
-}
-
-/**
- * ExecSync: runs a command in a container's namespaces (net, IPC, UTS; PID and mount with a shared PID
- * namespace) with the container's environment, and returns what it printed.
- */
-export async function execSync(
-  sandboxId: string,
-  containerRef: string | undefined,
-  argv: string[],
-  opts: { timeoutMs?: number } = {},
-): Promise<CommandResult> {
-  const state = refresh(readState(sandboxId));
-  const c = findContainer(state, containerRef);
-  if (c.phase !== "running" || !c.process) {
-    throw new SandboxError(`container ${c.name} of pod ${state.name} is not running`);
-  }
-  const env = {
-    PATH: BASE_PATH,
-    HOSTNAME: state.hostname,
-    ...c.env,
-  };
-  return await run(
-    joinArgv(c.process.pid, { env, sharePid: state.sharePid, workingDir: c.workingDir }, argv),
-    { check: false, timeoutMs: opts.timeoutMs },
-  );
-}
-
-/** A container's log (stdout and stderr as written). */
-export function containerLogs(sandboxId: string, containerRef: string | undefined): string {
-  const state = readState(sandboxId);
-  const c = findContainer(state, containerRef);
-  try {
-    return readFileSync(c.logPath, "utf8");
-  } catch {
-    return "";
-  }
 }
