@@ -1,7 +1,6 @@
 /**
  * The instructor's verbs of `cnilab exercise` (exercise.ts dispatches to them): `report` (one attendee's
- * results as a table, JSON, CSV or
- * JUnit) and `collect` (the class table from many reports).
+ * results as a table, JSON, CSV or JUnit) and `collect` (the class table from many reports).
  * @module
  */
 import { writeFileSync } from "node:fs";
