@@ -22,22 +22,13 @@ import type { TopoLink, TopoNamespace } from "../topology/mod.ts";
 import { launchBrowser } from "./browser.ts";
 import type { Reading } from "./live.ts";
 import { serveLive } from "./mod.ts";
+import type { Probe } from "./page/_dom.ts";
 
 /** The shape of `cnilab bench` modules (lib/cli/bench.ts's Benchmark; lib/cli is a layer above lib/ui). */
 interface Benchmark {
   summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
-}
-
-interface Probe {
-  seq: number;
-  shownAt: Record<number, number>;
-  laidOutAt: Record<number, number>;
-  layoutMs: Record<number, number>;
-  nodes: number;
-  maxFrameGapMs: number;
-  phases: { drawMs: number; elkMs: number; applyMs: number };
 }
 
 /** Median and p90 of a sample (lib/bench has its own; importing it would close a circle through lib/cli). */

@@ -181,16 +181,11 @@ export async function layoutBig(nodes: NodeSpec[]): Promise<Positions> {
   return positions;
 }
 
-export async function layout(view: View, nodes: NodeSpec[], received: number, seq: number): Promise<void> {
-  const run = ++layoutRun;
-  const big = view.boxes.length > BIG;
-  const byParent = new Map<string, NodeSpec[]>();
-  for (const n of nodes) {
-    if (!n.parent) continue;
-    if (!byParent.has(n.parent)) byParent.set(n.parent, []);
-    byParent.get(n.parent)!.push(n);
-  }
-  // a frozen page shows as a long gap between animation frames while the layout runs
+/**
+ * A frozen page shows as a long gap between animation frames while a layout runs: this watches them until
+ * `stop()`, which returns the longest gap (ms).
+ */
+function watchFrames(): { stop(): number } {
   let last = performance.now();
   let gap = 0;
   let watching = true;
@@ -201,13 +196,49 @@ export async function layout(view: View, nodes: NodeSpec[], received: number, se
     if (watching) requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
+  return {
+    stop() {
+      watching = false;
+      return gap;
+    },
+  };
+}
+
+/** A layout is on the page: the probe learns when, how long it took, and the longest frame gap meanwhile. */
+async function laidOutNow(
+  seq: number,
+  received: number,
+  applyStart: number,
+  frames: { stop(): number },
+  nodes: number,
+): Promise<void> {
+  laidOut = String(seq);
+  probe.laidOutAt[seq] = Date.now();
+  probe.layoutMs[seq] = performance.now() - received;
+  probe.phases.applyMs = performance.now() - applyStart;
+  // one more frame: the drawing itself counts too
+  await new Promise((r) => requestAnimationFrame(r));
+  probe.maxFrameGapMs = Math.max(probe.maxFrameGapMs, frames.stop());
+  probe.nodes = nodes;
+}
+
+export async function layout(view: View, nodes: NodeSpec[], received: number, seq: number): Promise<void> {
+  const run = ++layoutRun;
+  const big = view.boxes.length > BIG;
+  const byParent = new Map<string, NodeSpec[]>();
+  for (const n of nodes) {
+    if (!n.parent) continue;
+    if (!byParent.has(n.parent)) byParent.set(n.parent, []);
+    byParent.get(n.parent)!.push(n);
+  }
+  const frames = watchFrames();
   const elkStart = performance.now();
   probe.phases.drawMs = elkStart - received;
   const positions = await layoutSmall(view, byParent);
   const applyStart = performance.now();
   probe.phases.elkMs = applyStart - elkStart;
   if (run !== layoutRun) {
-    watching = false;
+    frames.stop();
     return; // a newer snapshot is being laid out
   }
   const animate = !big && laidOut !== "";
@@ -234,15 +265,7 @@ export async function layout(view: View, nodes: NodeSpec[], received: number, se
   }
   cy.$(".unplaced").removeClass("unplaced");
   fit(positions, nodes);
-  laidOut = String(seq);
-  probe.laidOutAt[seq] = Date.now();
-  probe.layoutMs[seq] = performance.now() - received;
-  probe.phases.applyMs = performance.now() - applyStart;
-  // one more frame: the drawing itself counts too
-  await new Promise((r) => requestAnimationFrame(r));
-  watching = false;
-  probe.maxFrameGapMs = Math.max(probe.maxFrameGapMs, gap);
-  probe.nodes = nodes.length;
+  await laidOutNow(seq, received, applyStart, frames, nodes.length);
 }
 
 /**
@@ -258,21 +281,12 @@ export async function drawBig(
   onDrawn: () => void,
 ): Promise<void> {
   const run = ++layoutRun;
-  let last = performance.now();
-  let gap = 0;
-  let watching = true;
-  const frame = () => {
-    const now = performance.now();
-    gap = Math.max(gap, now - last);
-    last = now;
-    if (watching) requestAnimationFrame(frame);
-  };
-  requestAnimationFrame(frame);
+  const frames = watchFrames();
   const elkStart = performance.now();
   probe.phases.drawMs = elkStart - received;
   const positions = await layoutBig(nodes);
   if (run !== layoutRun) {
-    watching = false;
+    frames.stop();
     return;
   }
   const applyStart = performance.now();
@@ -295,12 +309,5 @@ export async function drawBig(
     })),
   ]);
   onDrawn();
-  laidOut = String(seq);
-  probe.laidOutAt[seq] = Date.now();
-  probe.layoutMs[seq] = performance.now() - received;
-  probe.phases.applyMs = performance.now() - applyStart;
-  await new Promise((r) => requestAnimationFrame(r));
-  watching = false;
-  probe.maxFrameGapMs = Math.max(probe.maxFrameGapMs, gap);
-  probe.nodes = nodes.length;
+  await laidOutNow(seq, received, applyStart, frames, nodes.length);
 }
