@@ -30,7 +30,7 @@ import { type Status, statusCode, statusOf } from "../exercise/report.ts";
 import { type Column, indent, reflow, renderTable, terminalWidth } from "../exercise/table.ts";
 import { type Command, Exit, UsageError } from "./command.ts";
 import { requireRoot } from "./env.ts";
-import { collect, report } from "./exercise_class.ts";
+import { collect, report } from "./exercise-class.ts";
 
 const USAGE = `usage:
   cnilab exercise list [--json]

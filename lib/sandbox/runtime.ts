@@ -2,7 +2,7 @@
  * The pod sandbox runtime, shaped like CRI's RuntimeService (what the kubelet calls on containerd):
  * RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox, CreateContainer,
  * StartContainer, StopContainer, ExecSync — in process, no daemon: the state file is the memory. The
- * container calls are in runtime_containers.ts (re-exported here).
+ * container calls are in runtime-containers.ts (re-exported here).
  *
  * RunPodSandbox, step by step, in containerd's order (each step's duration is kept in the state's `timings`):
  * 1. `netns`   — pin a new network namespace at /var/run/netns/cni-<uuid> (netns.ts)
@@ -57,7 +57,7 @@ import {
   writeState,
 } from "./state.ts";
 import { randomHex } from "../util/mod.ts";
-import { refresh } from "./runtime_containers.ts";
+import { refresh } from "./runtime-containers.ts";
 export {
   type ContainerConfig,
   containerLogs,
@@ -65,7 +65,7 @@ export {
   execSync,
   startContainer,
   stopContainer,
-} from "./runtime_containers.ts";
+} from "./runtime-containers.ts";
 
 /** What RunPodSandbox needs (CRI's PodSandboxConfig, reduced to what cnilab honours). */
 export interface SandboxConfig {

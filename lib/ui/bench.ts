@@ -21,8 +21,8 @@ import { link, netns } from "../iproute2/mod.ts";
 import type { TopoLink, TopoNamespace } from "../topology/mod.ts";
 import { launchBrowser } from "./browser.ts";
 import type { Reading } from "./live.ts";
+import type { Probe } from "./model.ts";
 import { serveLive } from "./mod.ts";
-import type { Probe } from "./page/_dom.ts";
 
 /** The shape of `cnilab bench` modules (lib/cli/bench.ts's Benchmark; lib/cli is a layer above lib/ui). */
 interface Benchmark {

@@ -3,27 +3,7 @@
  * The page's DOM helpers and its probe (what the benchmark and tests read, at `globalThis.__cnilab`).
  * @module
  */
-/** What the benchmark and tests read: the last drawn snapshot and how long its layout took. */
-export interface Probe {
-  seq: number;
-  /** Date.now() when the snapshot's list and graph were on the page (before the layout settled). */
-  shownAt: Record<number, number>;
-  /** Date.now() when the layout of the snapshot was applied. */
-  laidOutAt: Record<number, number>;
-  /** Milliseconds from receiving a snapshot to its layout applied. */
-  layoutMs: Record<number, number>;
-  nodes: number;
-  /** The longest gap between two animation frames while laying out (a frozen page shows here). */
-  maxFrameGapMs: number;
-  /** Where the last layout's time went (ms): adding to the graph, ELK (in its worker), applying. */
-  phases: { drawMs: number; elkMs: number; applyMs: number };
-  /** The graph's nodes and edges drawn now (not fading out), by id. */
-  drawn?: () => string[];
-  /** The ids of what the trace highlights. */
-  traced?: () => string[];
-  /** Where a node is on the screen (page coordinates), to click it. */
-  at?: (id: string) => { x: number; y: number } | undefined;
-}
+import type { Probe } from "../model.ts";
 
 export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 export const token = document.querySelector<HTMLMetaElement>('meta[name="cnilab-token"]')!.content;
