@@ -121,6 +121,77 @@ describe("cnilab clean", () => {
   });
 });
 
+describe("shared directories (like /etc/netns for two pods)", () => {
+  test("whichever owner leaves last removes the directory cnilab created, in either order", async () => {
+    for (const firstOut of [0, 1]) {
+      const top = `/tmp/cnilab-shared-${hex(4)}`;
+      const shared = `${top}/netns`;
+      const owners = [await Owner.begin("test", "pod a"), await Owner.begin("test", "pod b")];
+      try {
+        await owners[0].writeFile(`${shared}/a/resolv.conf`, "a");
+        await owners[1].writeFile(`${shared}/b/resolv.conf`, "b");
+        await owners[firstOut].release();
+        // the other pod's file, and so the shared directory, are still there
+        expect(readFileSync(`${shared}/${"ab"[1 - firstOut]}/resolv.conf`, "utf8")).toBe("ab"[1 - firstOut]);
+        expect(existsSync(`${shared}/${"ab"[firstOut]}`)).toBe(false);
+        await owners[1 - firstOut].release();
+        expect(existsSync(top)).toBe(false);
+      } finally {
+        for (const o of owners) await o.release();
+        rmSync(top, { recursive: true, force: true });
+      }
+    }
+  });
+
+  test("a directory that was there before is never removed, nor one someone else filled", async () => {
+    const before = `/tmp/cnilab-before-${hex(4)}`;
+    mkdirSync(before);
+    const owner = await Owner.begin("test", "pod");
+    try {
+      await owner.writeFile(`${before}/made/mine`, "x");
+      writeFileSync(`${before}/theirs`, "y");
+      const other = await Owner.begin("test", "other");
+      await other.mkdir(`${before}/made`);
+      writeFileSync(`${before}/made/theirs-too`, "z");
+      await owner.release();
+      await other.release();
+      expect(readFileSync(`${before}/made/theirs-too`, "utf8")).toBe("z");
+      expect(existsSync(`${before}/made/mine`)).toBe(false);
+      expect(readFileSync(`${before}/theirs`, "utf8")).toBe("y");
+    } finally {
+      await owner.release();
+      rmSync(before, { recursive: true, force: true });
+    }
+    // nothing of the ledger is left under /run/cnilab for these directories
+    expect(existsSync(`${STATE_DIR}/dirs/${encodeURIComponent(`${before}/made`)}.json`)).toBe(false);
+  });
+
+  test("cnilab clean removes a shared directory whose users were all killed", async () => {
+    const top = `/tmp/cnilab-killed-${hex(4)}`;
+    const child = Bun.spawn([
+      "node_modules/.bin/bun",
+      "-e",
+      `import { Owner } from "./lib/ownership/mod.ts";
+       const o = await Owner.begin("test", "killed");
+       await o.mkdir("${top}/netns");
+       console.log("made");
+       await new Promise(() => {});`,
+    ], { stdout: "pipe" });
+    try {
+      for await (const chunk of child.stdout) if (new TextDecoder().decode(chunk).includes("made")) break;
+      expect(existsSync(`${top}/netns`)).toBe(true);
+      child.kill("SIGKILL");
+      await child.exited;
+      const removed = await cleanAll();
+      expect(removed).toContain(`directory ${top}/netns`);
+      expect(existsSync(top)).toBe(false);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(top, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("host settings", () => {
   test("a sysctl is restored to its original value when the last owner using it is released", async () => {
     const key = "net.ipv4.ip_forward";

@@ -10,6 +10,7 @@ import process from "node:process";
 export const STATE_DIR = process.env.CNILAB_STATE_DIR ?? "/run/cnilab";
 export const OWNERS_DIR = `${STATE_DIR}/owners`;
 export const SYSCTL_DIR = `${STATE_DIR}/sysctl`;
+export const DIRS_DIR = `${STATE_DIR}/dirs`;
 
 /** The prefix of every mark cnilab puts on what it creates. */
 export const MARK_PREFIX = "cnilab:";
@@ -21,7 +22,7 @@ export function tidyStateDir(opts: { allEmpty?: boolean } = {}): void {
   const extra = opts.allEmpty && existsSync(STATE_DIR)
     ? readdirSync(STATE_DIR).map((d) => `${STATE_DIR}/${d}`).filter(isDir)
     : [];
-  for (const dir of [...extra, OWNERS_DIR, SYSCTL_DIR, STATE_DIR]) {
+  for (const dir of [...extra, OWNERS_DIR, SYSCTL_DIR, DIRS_DIR, STATE_DIR]) {
     try {
       rmdirSync(dir);
     } catch {

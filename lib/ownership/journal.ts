@@ -24,6 +24,7 @@ import { randomHex } from "../util/mod.ts";
 import { isDir, MARK_PREFIX, OWNERS_DIR, tidyStateDir } from "./_state.ts";
 import { markedProcesses, processAlive, processStart, stopProcess } from "./processes.ts";
 import { ledgerPath, ledgerUsers, releaseSysctl } from "./sysctl.ts";
+import { dirUsers, releaseDir, useDir } from "./dirs.ts";
 
 /** Who owns a set of objects: a lab run, a pod, a test, an exercise, a benchmark or a trace's captures. */
 export type OwnerKind = "lab" | "pod" | "test" | "exercise" | "bench" | "trace";
@@ -34,6 +35,8 @@ export type Owned =
   | { kind: "link"; name: string; netns?: string }
   | { kind: "process"; pid: number; start: number }
   | { kind: "path"; path: string; tree?: boolean }
+  /** A directory cnilab created that other owners may share (dirs.ts): the last one out removes it. */
+  | { kind: "dir"; path: string }
   | { kind: "mount"; path: string }
   | { kind: "sysctl"; key: string; value: string }
   | { kind: "undo"; what: string; argv: string[]; env?: Record<string, string>; stdin?: string };
@@ -67,6 +70,8 @@ export function describe(obj: Owned): string {
       return `process ${obj.pid}`;
     case "path":
       return `file ${obj.path}`;
+    case "dir":
+      return `directory ${obj.path}`;
     case "mount":
       return `mount ${obj.path}`;
     case "sysctl":
@@ -254,16 +259,13 @@ export class Owner {
     await netns.add(name);
   }
 
-  /** Creates a directory (and records each missing parent), returns the path. */
-  async mkdir(path: string): Promise<string> {
-    const missing: string[] = [];
-    for (let p = path; p !== "/" && !existsSync(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
-      missing.unshift(p);
-    }
-    for (const dir of missing) {
-      await this.record({ kind: "path", path: dir });
-      mkdirSync(dir);
-    }
+  /**
+   * Makes sure a directory exists, returns the path. Each missing component is created and shared through
+   * the directory ledger (dirs.ts): this owner and any other that needs it later are its users, and the
+   * last one released removes it when it is empty. A directory that was there before cnilab is left alone.
+   */
+  async mkdir(path: string, mode = 0o755): Promise<string> {
+    await useDir(this, path, mode);
     return path;
   }
 
@@ -292,6 +294,8 @@ export class Owner {
         return existsSync(obj.path) && (obj.tree || !isDir(obj.path) || readdirSync(obj.path).length === 0);
       case "mount":
         return mounted(obj.path) || existsSync(obj.path);
+      case "dir":
+        return dirUsers(obj.path).includes(this.id) && isDir(obj.path) && readdirSync(obj.path).length === 0;
       case "sysctl":
         return existsSync(ledgerPath(obj.key)) && ledgerUsers(obj.key).includes(this.id);
       case "undo":
@@ -394,6 +398,8 @@ export class Owner {
         } else unlinkSync(obj.path);
         return true;
       }
+      case "dir":
+        return await releaseDir(this.id, obj.path);
       case "sysctl":
         return releaseSysctl(this.id, obj.key);
     }

@@ -8,7 +8,7 @@
  *
  * One job per file: `journal.ts` (the {@link Owner} and its journal), `processes.ts` (/proc: start times,
  * marked processes, stopping one), `sweeps.ts` (`cnilab clean`, stale runs), `sysctl.ts` (the ledger that
- * restores a host setting), `_state.ts` (the state directory).
+ * restores a host setting), `dirs.ts` (the ledger of shared directories such as /etc/netns), `_state.ts` (the state directory).
  *
  * ```ts
  * import { Owner, setSysctl } from "./lib/ownership/mod.ts";
@@ -34,4 +34,5 @@ export {
 } from "./journal.ts";
 export { markedProcesses, processAlive, processStart, sleep, stopProcess } from "./processes.ts";
 export { cleanAll, cleanStale, listOwners } from "./sweeps.ts";
+export { dirUsers } from "./dirs.ts";
 export { guardSysctl, type LedgerOwner, readSysctl, setSysctl } from "./sysctl.ts";

@@ -1,7 +1,7 @@
 /**
  * The sweeps: `cnilab clean` and stale-run recovery. They release owners through their journals, then
  * remove what still carries cnilab's mark without one (a process with CNILAB_OWNER, a link whose alias is
- * `cnilab:<owner>`, a sysctl ledger).
+ * `cnilab:<owner>`, a sysctl ledger, a shared directory's ledger).
  * @module
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
@@ -11,6 +11,7 @@ import { MARK_PREFIX, OWNERS_DIR, SYSCTL_DIR, tidyStateDir } from "./_state.ts";
 import { Owner, type OwnerInfo } from "./journal.ts";
 import { markedProcesses, processStart, stopProcess } from "./processes.ts";
 import { ledgerUsers, restoreSysctl } from "./sysctl.ts";
+import { sweepDirs } from "./dirs.ts";
 
 /** Every owner with a journal. */
 export async function listOwners(): Promise<Owner[]> {
@@ -76,6 +77,7 @@ export async function cleanAll(opts: { includeLive?: boolean } = {}): Promise<st
       }
     }
   }
+  for (const dir of await sweepDirs(live)) removed.push(`directory ${dir}`);
   tidyStateDir({ allEmpty: true });
   return [...new Set(removed)];
 }

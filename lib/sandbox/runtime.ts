@@ -57,6 +57,7 @@ import {
   writeState,
 } from "./state.ts";
 import { randomHex } from "../util/mod.ts";
+import { DEFAULT_CACHE_DIR } from "../runtime/mod.ts";
 import { refresh } from "./runtime-containers.ts";
 export {
   type ContainerConfig,
@@ -343,8 +344,9 @@ export async function runPodSandbox(
       const text = resolvConf(config.dnsConfig);
       writeFileSync(`${dir}/resolv.conf`, text, { mode: 0o644 });
       const etc = netnsEtcDir(state.netns.name);
+      await owner.mkdir(etc.slice(0, etc.lastIndexOf("/"))); // /etc/netns, shared with other pods
       await owner.record({ kind: "path", path: etc, tree: true });
-      mkdirSync(etc, { recursive: true });
+      mkdirSync(etc);
       writeFileSync(`${etc}/resolv.conf`, text, { mode: 0o644 });
     }
 
@@ -360,6 +362,8 @@ export async function runPodSandbox(
       // the bridge plugin turns ip_forward on as gateway; the ledger restores it when the last owner goes
       await setSysctl(owner, "net.ipv4.ip_forward", "1");
     }
+    // libcni's result cache (shared with other pods), recorded before the DEL that empties it
+    await owner.mkdir(`${state.network.cacheDir ?? DEFAULT_CACHE_DIR}/results`, 0o700);
     // CNI ADD into the pinned namespace, with no process in it yet (containerd's setupPodNetwork)
     await owner.record(network.undo(req));
     state.status = await timed(timings, "cni-add", () => network.setup(req));
