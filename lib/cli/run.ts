@@ -120,6 +120,7 @@ ${EXIT_CODES_HELP}`,
     const blocked: Blocked[] = [];
     const handouts: string[] = [];
     let interruptedExit: number | undefined;
+    let signalled = false;
     try {
       for (const [i, lab] of labs.entries()) {
         if (key === "all" && !values.json) {
@@ -165,6 +166,7 @@ ${EXIT_CODES_HELP}`,
           }
           if (report.interrupted) {
             interruptedExit = report.interrupted.exitCode;
+            signalled = report.interrupted.by !== "quit";
             break;
           }
         } catch (error) {
@@ -182,8 +184,11 @@ ${EXIT_CODES_HELP}`,
     } finally {
       stopView();
       if (page) {
-        console.error("cnilab: the page stays up: Quit on the page (or Ctrl-C) ends it");
-        await page.waitForQuit();
+        // after Ctrl-C (or SIGTERM) the lab has torn down and the run ends: the signal was the Quit
+        if (!signalled) {
+          console.error("cnilab: the page stays up: Quit on the page (or Ctrl-C) ends it");
+          await page.waitForQuit();
+        }
         page.close();
       }
     }

@@ -34,8 +34,10 @@ describe("cnilab run --ui", () => {
       expect((await hostSnapshot()).netns).toEqual(before.netns);
 
       await page.getByRole("button", { name: "Next ▸" }).click();
-      await page.locator("#step-title", { hasText: "Step 1 · " }).waitFor();
+      // step 1 runs in tens of ms and step 2 is introduced at once: the log says whose commands it shows
       await prompt.filter({ hasText: /Next: step 2 of/ }).waitFor({ timeout: 15000 });
+      await page.locator("#log-step", { hasText: "What Step 1 · " }).waitFor();
+      await expect(page.locator("#step-title").textContent()).resolves.toMatch(/^Step 2 · /);
       // step 1 made the node's bridge: its batch script is on the page, the bridge is drawn
       await expect(page.locator("#commands li").first().textContent()).resolves.toContain(
         "link add name cnilab25 type bridge",
@@ -52,8 +54,8 @@ describe("cnilab run --ui", () => {
       expect(((await hostSnapshot()).netns as string[]).filter((n) => n.startsWith("cni-"))).toEqual([]);
 
       await page.getByRole("button", { name: "Next ▸" }).click();
-      await page.locator("#step-title", { hasText: "Step 2 · " }).waitFor();
       await prompt.filter({ hasText: /Next: step 3 of/ }).waitFor({ timeout: 15000 });
+      await page.locator("#log-step", { hasText: "What Step 2 · " }).waitFor();
       const commands = await page.locator("#commands li").allTextContents();
       expect(commands.filter((c) => c.startsWith("$ ip netns add cni-")).length).toBe(2);
       // what step 2 built is in the kernel and on the page
@@ -76,6 +78,31 @@ describe("cnilab run --ui", () => {
       expect(run.output()).toContain("▸ Teardown");
       await page.getByRole("button", { name: "Quit" }).click();
       expect(await run.proc.exited).toBe(130); // quit at a prompt: verified teardown, exit 130 (lib/lab)
+      await page.close();
+    } finally {
+      await run.stop();
+    }
+    expect(await hostSnapshot()).toEqual(before);
+  });
+
+  test("Ctrl-C while the page asks: the lab tears down and the run ends (exit 130), no second Quit", async () => {
+    const before = await hostSnapshot();
+    const run = await startCnilab(["run", "2.5", "--step", "--ui"]);
+    try {
+      const page = await open(run.url);
+      const prompt = page.locator("#step-prompt");
+      await prompt.filter({ hasText: /Next: step 1 of/ }).waitFor({ timeout: 15000 });
+      await page.getByRole("button", { name: "Next ▸" }).click();
+      await prompt.filter({ hasText: /Next: step 2 of/ }).waitFor({ timeout: 15000 });
+      run.proc.kill("SIGINT");
+      const code = await Promise.race([
+        run.proc.exited,
+        new Promise<string>((r) => setTimeout(() => r("still running after 20 s"), 20000)),
+      ]);
+      expect(code).toBe(130);
+      expect(run.output()).toContain("interrupted at step 2 of");
+      expect(run.output()).toContain("▸ Teardown");
+      expect(run.output()).not.toContain("the page stays up");
       await page.close();
     } finally {
       await run.stop();

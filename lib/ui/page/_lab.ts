@@ -14,6 +14,8 @@ export function sh(argv: string[]): string {
 
 export const commandItems = new Map<number, HTMLLIElement>();
 let staleLog = false;
+/** The step introduced last: the log below is its own from its first command on. */
+let introduced = "";
 
 export function clearStale(): void {
   if (!staleLog) return;
@@ -21,6 +23,8 @@ export function clearStale(): void {
   $("commands").replaceChildren();
   $("checks").replaceChildren();
   commandItems.clear();
+  // in step mode the next step is introduced as soon as this one ends: the log says whose it is
+  $("log-step").textContent = `What ${introduced} did:`;
 }
 
 export function onLab(e: CnilabEvent): void {
@@ -36,6 +40,7 @@ export function onLab(e: CnilabEvent): void {
       $("step-title").textContent = `Step ${e.index + 1} · ${e.title}`;
       $("step-mirrors").textContent = e.mirrors;
       $("step-narration").textContent = e.narration;
+      introduced = `Step ${e.index + 1} · ${e.title}`;
       // in step mode the step is introduced before it runs: the last step's commands and checks stay on
       // the screen until this one's first command
       staleLog = true;
@@ -92,6 +97,8 @@ export function onLab(e: CnilabEvent): void {
         $("step-narration").textContent = "Everything the run recorded is removed, then checked to be gone.";
         $("commands").replaceChildren();
         $("checks").replaceChildren();
+        $("log-step").textContent = "What the teardown did:";
+        staleLog = false;
       }
       break;
     case "lab:end": {
