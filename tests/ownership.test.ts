@@ -8,6 +8,7 @@ import {
   processAlive,
   processStart,
   readSysctl,
+  registerTeardown,
   setSysctl,
   STATE_DIR,
 } from "../lib/ownership/mod.ts";
@@ -188,6 +189,38 @@ describe("shared directories (like /etc/netns for two pods)", () => {
     } finally {
       child.kill("SIGKILL");
       rmSync(top, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("typed undos (a pod's CNI DEL)", () => {
+  test("release calls the registered teardown with the entry's data; unregistered, the entry is kept", async () => {
+    const name = `test.teardown-${hex(4)}`;
+    const owner = await Owner.begin("test", "teardown");
+    const marker = `/tmp/cnilab-teardown-${hex(4)}`;
+    try {
+      await owner.record({
+        kind: "teardown",
+        name,
+        what: "write the marker",
+        data: { path: marker, text: "done" },
+      });
+      // nothing registered under that name in this process: the entry stays for the next `cnilab clean`
+      await owner.release();
+      expect(existsSync(marker)).toBe(false);
+      expect(readFileSync(owner.journal, "utf8")).toContain(name);
+      registerTeardown(name, (data) => {
+        const { path, text } = data as { path: string; text: string };
+        writeFileSync(path, text);
+        return Promise.resolve();
+      });
+      expect(await owner.release()).toEqual(["write the marker"]);
+      expect(readFileSync(marker, "utf8")).toBe("done");
+      expect(existsSync(owner.journal)).toBe(false);
+    } finally {
+      rmSync(marker, { force: true });
+      registerTeardown(name, () => Promise.resolve());
+      await owner.release();
     }
   });
 });

@@ -14,6 +14,8 @@ import { list } from "./list.ts";
 import { runCommand } from "./run.ts";
 import { show } from "./show.ts";
 import { versionText } from "./version.ts";
+// registers the pod network's teardown: any command may release a pod's journal (`clean`, `down`, `run`)
+import "../sandbox/network.ts";
 import { terminalWidth, wrapAligned } from "../text/mod.ts";
 
 const BUILTIN: Command[] = [list, runCommand, show, ps, down, clean, doctor];

@@ -15,10 +15,7 @@ import {
   listPodSandbox,
   ManifestError,
   type NetworkChoice,
-  type NetworkDescription,
-  networkFromDescription,
   parsePodManifest,
-  type PodNetworkRequest,
   removePodSandbox,
   runPod,
   SandboxError,
@@ -322,19 +319,6 @@ async function podStopOrRm(argv: string[], rm: boolean): Promise<number> {
   return Exit.Ok;
 }
 
-/** `cnilab pod cni-del <json>`: the CNI DEL a pod's ownership journal replays after a crash (not for people). */
-async function podCniDel(argv: string[]): Promise<number> {
-  const { network, req } = JSON.parse(argv[0] ?? "{}") as {
-    network: NetworkDescription;
-    req: PodNetworkRequest;
-  };
-  if (!network?.confDir || !req?.id) {
-    throw new UsageError("cni-del takes the JSON the sandbox runtime recorded");
-  }
-  await networkFromDescription(network).teardown(req);
-  return Exit.Ok;
-}
-
 /** `cnilab pod` */
 export const pod: Command = {
   name: "pod",
@@ -357,8 +341,6 @@ export const pod: Command = {
       case "rm":
       case "delete":
         return await podStopOrRm(rest, true);
-      case "cni-del":
-        return await podCniDel(rest);
       default:
         throw new UsageError(`unknown pod command ${sub ?? "(none)"}; see cnilab pod --help`);
     }

@@ -25,6 +25,7 @@ import { isDir, MARK_PREFIX, OWNERS_DIR, tidyStateDir } from "./_state.ts";
 import { markedProcesses, processAlive, processStart, stopProcess } from "./processes.ts";
 import { ledgerPath, ledgerUsers, releaseSysctl } from "./sysctl.ts";
 import { dirUsers, releaseDir, useDir } from "./dirs.ts";
+import { runTeardown } from "./teardowns.ts";
 
 /** Who owns a set of objects: a lab run, a pod, a test, an exercise, a benchmark or a trace's captures. */
 export type OwnerKind = "lab" | "pod" | "test" | "exercise" | "bench" | "trace";
@@ -39,7 +40,9 @@ export type Owned =
   | { kind: "dir"; path: string }
   | { kind: "mount"; path: string }
   | { kind: "sysctl"; key: string; value: string }
-  | { kind: "undo"; what: string; argv: string[]; env?: Record<string, string>; stdin?: string };
+  | { kind: "undo"; what: string; argv: string[]; env?: Record<string, string>; stdin?: string }
+  /** A typed undo: the teardown registered under `name` (teardowns.ts), called with `data`. */
+  | { kind: "teardown"; name: string; what: string; data: unknown };
 
 /** A journal's first line. */
 export interface OwnerInfo {
@@ -77,6 +80,7 @@ export function describe(obj: Owned): string {
     case "sysctl":
       return `sysctl ${obj.key}`;
     case "undo":
+    case "teardown":
       return obj.what;
   }
 }
@@ -299,6 +303,7 @@ export class Owner {
       case "sysctl":
         return existsSync(ledgerPath(obj.key)) && ledgerUsers(obj.key).includes(this.id);
       case "undo":
+      case "teardown":
         return false;
     }
   }
@@ -366,6 +371,9 @@ export class Owner {
         return await stopProcess(obj.pid, obj.start);
       case "undo":
         return (await run(obj.argv, { env: obj.env, stdin: obj.stdin, check: false })).code === 0;
+      case "teardown":
+        await runTeardown(obj.name, obj.data); // throws: kept in the journal
+        return true;
       case "link": {
         if (!(await this.exists(obj))) return false;
         await link.del(obj.name, { netns: obj.netns });

@@ -8,7 +8,7 @@
  *
  * One job per file: `journal.ts` (the {@link Owner} and its journal), `processes.ts` (/proc: start times,
  * marked processes, stopping one), `sweeps.ts` (`cnilab clean`, stale runs), `sysctl.ts` (the ledger that
- * restores a host setting), `dirs.ts` (the ledger of shared directories such as /etc/netns), `_state.ts` (the state directory).
+ * restores a host setting), `dirs.ts` (the ledger of shared directories such as /etc/netns), `teardowns.ts` (typed undos a higher layer registers), `_state.ts` (the state directory).
  *
  * ```ts
  * import { Owner, setSysctl } from "./lib/ownership/mod.ts";
@@ -35,4 +35,5 @@ export {
 export { markedProcesses, processAlive, processStart, sleep, stopProcess } from "./processes.ts";
 export { cleanAll, cleanStale, listOwners } from "./sweeps.ts";
 export { dirUsers } from "./dirs.ts";
+export { registerTeardown, type Teardown } from "./teardowns.ts";
 export { guardSysctl, type LedgerOwner, readSysctl, setSysctl } from "./sysctl.ts";

@@ -14,7 +14,7 @@
 import { existsSync } from "node:fs";
 import type { CniNetworks } from "../runtime/mod.ts";
 import type { SetupResult } from "../runtime/types.ts";
-import { type Owned, STATE_DIR } from "../ownership/mod.ts";
+import { type Owned, registerTeardown, STATE_DIR } from "../ownership/mod.ts";
 import { PLUGIN_DIR, REPO_ROOT } from "../util/mod.ts";
 
 /** Where the repository is (for dist/cni and bin/cnilab). */
@@ -141,7 +141,7 @@ export interface NetworkSetup {
   setup(req: PodNetworkRequest): Promise<PodNetworkStatus>;
   /** CNI DEL of every configured network; succeeds when things are already gone. */
   teardown(req: PodNetworkRequest): Promise<void>;
-  /** The command that tears it down from another process: recorded in the ownership journal before ADD. */
+  /** Its teardown as a journal entry (the typed undo below), recorded before ADD. */
   undo(req: PodNetworkRequest): Owned;
 }
 
@@ -200,13 +200,34 @@ export class CniPodNetwork implements NetworkSetup {
   }
 
   undo(req: PodNetworkRequest): Owned {
+    const data: PodNetworkUndo = { network: this.description, req };
     return {
-      kind: "undo",
+      kind: "teardown",
+      name: POD_NETWORK_TEARDOWN,
       what: `CNI DEL of sandbox ${req.id.slice(0, 13)}`,
-      argv: [`${REPO_ROOT}/bin/cnilab`, "pod", "cni-del", JSON.stringify({ network: this.description, req })],
+      data,
     };
   }
 }
+
+/** The name of the pod network's teardown in the ownership journal. */
+export const POD_NETWORK_TEARDOWN = "sandbox.pod-network";
+
+/** What the journal keeps for it: enough to run the CNI DEL from any process (`cnilab clean`). */
+interface PodNetworkUndo {
+  network: NetworkDescription;
+  req: PodNetworkRequest;
+}
+
+// a pod's CNI DEL, for whichever process releases the pod's owner: the pod's own, or `cnilab clean` after a
+// kill -9 (lib/cli/main.ts loads this module for every command)
+registerTeardown(POD_NETWORK_TEARDOWN, async (data) => {
+  const { network, req } = data as PodNetworkUndo;
+  if (!network?.confDir || !req?.id) {
+    throw new Error("the pod network's journal entry lacks its network or request");
+  }
+  await networkFromDescription(network).teardown(req);
+});
 
 /** Turns go-cni's result into what the sandbox keeps. */
 export function toStatus(result: SetupResult): PodNetworkStatus {

@@ -26,7 +26,7 @@
  * @module
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { Owner, setSysctl } from "../ownership/mod.ts";
+import { describe, Owner, setSysctl } from "../ownership/mod.ts";
 import { stopContainerProcess } from "./container.ts";
 import { SandboxError } from "./errors.ts";
 import { type Holder, startHolder, stopHolder } from "./holder.ts";
@@ -425,8 +425,9 @@ async function stopLocked(id: string): Promise<SandboxState> {
     await timed(timings, "cni-del", () => network.teardown(req));
     // the journal's CNI DEL (recorded before ADD, with the request as it was then) is done now
     const undo = network.undo(req);
-    const what = undo.kind === "undo" ? undo.what : "";
-    for (const o of owner.objects()) if (o.kind === "undo" && o.what === what) await owner.forget(o);
+    for (const o of owner.objects()) {
+      if (o.kind === undo.kind && describe(o) === describe(undo)) await owner.forget(o);
+    }
   }
   if (state.netns.path) {
     await timed(timings, "netns-unpin", async () => {
