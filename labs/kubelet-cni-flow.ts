@@ -20,6 +20,7 @@ import {
   readState,
   removePodSandbox,
   runPodSandbox,
+  sandboxConfig,
   type SandboxState,
   startContainer,
   stopPodSandbox,
@@ -208,19 +209,11 @@ export const kubeletCniFlow: Lab<State> = {
           options: ["ndots:5"],
         };
         s.sandbox = await timed(s, "4-8", () =>
-          runPodSandbox(
-            {
-              name: pod.name,
-              namespace: pod.namespace,
-              uid: pod.uid,
-              hostname: pod.hostname,
-              labels: pod.labels,
-              annotations: pod.annotations,
-              sharePid: pod.shareProcessNamespace,
-              dnsConfig,
-            },
-            { confDir: s.confDir, binDirs: [s.binDir], cacheDir: `${s.dir}/cache` },
-          ));
+          runPodSandbox(sandboxConfig(pod, { dnsConfig }), {
+            confDir: s.confDir,
+            binDirs: [s.binDir],
+            cacheDir: `${s.dir}/cache`,
+          }));
         const t = Object.fromEntries(s.sandbox.timings.map((x) => [x.step, x.ms]));
         ctx.note(
           [

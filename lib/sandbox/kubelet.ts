@@ -12,6 +12,7 @@ import {
   type NetworkChoice,
   removePodSandbox,
   runPodSandbox,
+  type SandboxConfig,
   startContainer,
 } from "./runtime.ts";
 import { claimPath, readState, type SandboxState, type Timing } from "./state.ts";
@@ -33,10 +34,13 @@ export async function validatePod(pod: PodManifest): Promise<void> {
   }
 }
 
-/** Runs a pod: sandbox, then its containers in order. On any failure the whole pod is removed again. */
-export async function runPod(pod: PodManifest, choice: NetworkChoice = {}): Promise<RunPodResult> {
-  await validatePod(pod);
-  const sandbox = await runPodSandbox({
+/**
+ * The kubelet's `generatePodSandboxConfig`, reduced to what cnilab honours: the pod's identity, labels and
+ * annotations, `shareProcessNamespace`, and each container port with a hostPort as a port mapping. `extra`
+ * adds what the kubelet computes from elsewhere (the DNS config from the cluster DNS and dnsPolicy).
+ */
+export function sandboxConfig(pod: PodManifest, extra: Partial<SandboxConfig> = {}): SandboxConfig {
+  return {
     name: pod.name,
     namespace: pod.namespace,
     uid: pod.uid,
@@ -51,7 +55,14 @@ export async function runPod(pod: PodManifest, choice: NetworkChoice = {}): Prom
         protocol: p.protocol.toLowerCase(),
       }))
     ),
-  }, choice);
+    ...extra,
+  };
+}
+
+/** Runs a pod: sandbox, then its containers in order. On any failure the whole pod is removed again. */
+export async function runPod(pod: PodManifest, choice: NetworkChoice = {}): Promise<RunPodResult> {
+  await validatePod(pod);
+  const sandbox = await runPodSandbox(sandboxConfig(pod), choice);
   const timings = [...sandbox.timings];
   try {
     for (const [i, c] of pod.containers.entries()) {
