@@ -6,6 +6,7 @@
  */
 import { cString, libcCalls } from "../sys/libc.ts";
 import { errnoName, strerror } from "../sys/errno.ts";
+import { closeFile, FsError, openFile } from "../sys/fs.ts";
 import { type Message, type MessageBuilder, NLMSG_DONE, NLMSG_ERROR, splitMessages } from "./_wire.ts";
 import { describeRequest, traceLine, tracing } from "./trace.ts";
 
@@ -13,8 +14,6 @@ const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
 const NETLINK_ROUTE = 0;
 const AF_NETLINK = 16;
-const O_RDONLY = 0;
-const O_CLOEXEC = 0x80000;
 const CLONE_NEWNET = 0x40000000;
 
 /** The kernel refused a request: errno, its name and the words `ip` prints ("File exists"). */
@@ -45,18 +44,18 @@ export class SyscallError extends Error {
   }
 }
 
-/** Opens a file for its descriptor (a netns path), through libc. */
+/** Opens a file for its descriptor (a netns path), through libc (lib/sys/fs.ts). */
 export function openFd(path: string): number {
-  const c = libcCalls();
-  const fd = c.open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) throw new SyscallError("open", c.errno(), path);
-  return fd;
+  try {
+    return openFile(path, "r");
+  } catch (error) {
+    if (error instanceof FsError) throw new SyscallError("open", error.errno, path);
+    throw error;
+  }
 }
 
 /** Closes a descriptor from {@link openFd}. */
-export function closeFd(fd: number): void {
-  libcCalls().close(fd);
-}
+export const closeFd: (fd: number) => void = closeFile;
 
 /** setns(fd, CLONE_NEWNET) for the calling thread; throws on failure. */
 export function enterNetnsFd(fd: number, what = ""): void {
