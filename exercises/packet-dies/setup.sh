@@ -1,25 +1,11 @@
 #!/bin/bash
-# Starting state: two pods on exd-br0 that look fine to `ip link` and `ip addr`, and two faults on the path
-# that only the packet shows: the bridge does not forward on pod B's port (its STP state is "disabled"),
-# and a firewall rule inside pod B drops pod A's pings (next to a rule that must stay). Links carry the
-# exercise owner's mark, so `cnilab clean` knows them.
+# Starting state: two pods on exd-br0 (exercises/_lib/two-pods.sh) that look fine to `ip link` and
+# `ip addr`, and two faults on the path that only the packet shows: the bridge does not forward on pod B's
+# port (its STP state is "disabled"), and a firewall rule inside pod B drops pod A's pings (next to a rule
+# that must stay).
 set -euo pipefail
-A=cni-exd-$(cat /proc/sys/kernel/random/uuid)
-B=cni-exd-$(cat /proc/sys/kernel/random/uuid)
-ip netns add "$A"
-ip netns add "$B"
-ip -batch - <<IP
-link add exd-br0 type bridge
-link set exd-br0 alias $CNILAB_MARK
-link set exd-br0 up
-link add exd-a type veth peer name eth0 netns $A
-link set exd-a alias $CNILAB_MARK
-link set exd-a master exd-br0 up
-link add exd-b type veth peer name eth0 netns $B
-link set exd-b alias $CNILAB_MARK
-link set exd-b master exd-br0 up
-IP
-for ns in "$A" "$B"; do ip -n "$ns" link set lo up; done
+. "$(dirname "$0")/../_lib/two-pods.sh"
+two_pods exd
 ip -n "$A" addr add 10.231.14.11/24 dev eth0
 ip -n "$A" link set eth0 up
 ip -n "$B" addr add 10.231.14.12/24 dev eth0
@@ -36,6 +22,6 @@ table inet exd {
   }
 }
 NFT
-printf 'POD_A=%s\nPOD_B=%s\n' "$A" "$B" > "$WORK/pods"
+write_pods
 echo "pod A: $A (10.231.14.11, host end exd-a)"
 echo "pod B: $B (10.231.14.12, host end exd-b)"
