@@ -251,7 +251,7 @@ Run it inside a scratch network namespace if others share this host (it adds lin
     console.log("kernel change → on the page (goal: median ≤ 300 ms; the shipped source is the first)");
     console.log(t1.toString());
     const t2 = new Table({
-      head: ["pods", "nodes", "laid out ms", "of which ELK", "longest frame gap ms"],
+      head: ["pods", "nodes", "drawn ms", "of which layout", "longest frame gap ms"],
       style: { head: [], border: [] },
     });
     for (const n of sizes) {

@@ -138,12 +138,13 @@ export interface Probe {
   shownAt: Record<number, number>;
   /** Date.now() when the layout of the snapshot was applied. */
   laidOutAt: Record<number, number>;
-  /** Milliseconds from receiving a snapshot to its layout applied. */
+  /** Milliseconds from receiving a snapshot to its layout applied and drawn. */
   layoutMs: Record<number, number>;
   nodes: number;
   /** The longest gap between two animation frames while laying out (a frozen page shows here). */
   maxFrameGapMs: number;
-  /** Where the last layout's time went (ms): adding to the graph, ELK (in its worker), applying. */
+  /** Where the last layout's time went (ms): building the view, the layout (ELK in its worker for a small
+   * graph, row packing for a big one), adding to cytoscape and drawing. */
   phases: { drawMs: number; elkMs: number; applyMs: number };
   /** The graph's nodes and edges drawn now (not fading out), by id. */
   drawn?: () => string[];

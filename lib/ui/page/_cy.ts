@@ -89,6 +89,8 @@ export const cy = cytoscape({
         "text-background-padding": "2px",
       },
     },
+    // a big graph's edges: straight lines, no label (at its zoom a label is too small to read anyway)
+    { selector: "edge.fast", style: { "curve-style": "haystack", "haystack-radius": 0, label: "" } },
     { selector: "edge.trace", style: { "line-color": "#dc2626", width: 8, "z-index": 10 } },
     {
       selector: "node.trace",

@@ -38,6 +38,11 @@ void elk.layout({
   children: [{ id: "a", width: 10, height: 10 }, { id: "b", width: 10, height: 10 }],
 });
 
+/** How many nodes a big graph adds per animation frame (see drawBig; 40/100 and 80/250 measured alike). */
+const NODES_PER_FRAME = 80;
+/** How many edges a big graph adds per animation frame, after its nodes. */
+const EDGES_PER_FRAME = 250;
+
 /** Above this many namespaces the graph is "big": laid out box by box (see layoutBig). */
 export const BIG = 24;
 let laidOut = "";
@@ -128,11 +133,12 @@ export function rowWidth(items: { w: number; h: number }[], ratio: number): numb
 }
 
 /**
- * Big graphs (hundreds of pods), collapsed (see {@link collapsed}): ELK lays out the host's box when it is
- * small, the boxes and the pods' nodes are packed in rows. One ELK layout of thousands of nodes took seconds,
- * and ELK's own packing of 500 boxes longer still (measured with `cnilab bench ui`, docs/ui.md).
+ * Big graphs (hundreds of pods), collapsed (see {@link collapsed}): the boxes and the nodes inside them are
+ * packed in rows, on the main thread in a few ms. One ELK layout of thousands of nodes took seconds, ELK's own
+ * packing of 500 boxes longer still, and one small ELK layout per box (500 round trips to its worker) ~0.7 s
+ * (measured with `cnilab bench ui`, docs/ui.md).
  */
-export async function layoutBig(nodes: NodeSpec[]): Promise<Positions> {
+export function layoutBig(nodes: NodeSpec[]): Positions {
   const PAD_X = 20, PAD_TOP = 22, PAD_BOTTOM = 20;
   const kids = new Map<string, NodeSpec[]>();
   for (const n of nodes) if (n.parent) kids.set(n.parent, [...(kids.get(n.parent) ?? []), n]);
@@ -144,27 +150,13 @@ export async function layoutBig(nodes: NodeSpec[]): Promise<Positions> {
       items.push({ id: n.id, w: n.w, h: n.h });
       continue;
     }
-    if (inside.length <= 12) {
-      const r = await elk.layout({
-        id: n.id,
-        layoutOptions: { "elk.algorithm": "layered", "elk.direction": "RIGHT", "elk.padding": PAD },
-        children: inside.map((c) => ({ id: c.id, width: c.w, height: c.h })),
-      });
-      items.push({
-        id: n.id,
-        w: r.width!,
-        h: r.height!,
-        inner: (r.children ?? []).map((c) => ({ x: c.x!, y: c.y! })),
-      });
-    } else {
-      const packed = shelf(inside, rowWidth(inside, 1.6), 16);
-      items.push({
-        id: n.id,
-        w: packed.width + 2 * PAD_X,
-        h: packed.height + PAD_TOP + PAD_BOTTOM,
-        inner: packed.at.map((p) => ({ x: p.x + PAD_X, y: p.y + PAD_TOP })),
-      });
-    }
+    const packed = shelf(inside, rowWidth(inside, 1.6), 16);
+    items.push({
+      id: n.id,
+      w: packed.width + 2 * PAD_X,
+      h: packed.height + PAD_TOP + PAD_BOTTOM,
+      inner: packed.at.map((p) => ({ x: p.x + PAD_X, y: p.y + PAD_TOP })),
+    });
   }
   const root = shelf(items, rowWidth(items, 1.7), 30);
   const positions: Positions = {};
@@ -213,11 +205,12 @@ async function laidOutNow(
   nodes: number,
 ): Promise<void> {
   laidOut = String(seq);
+  // cytoscape draws in an animation frame of its own: two more frames, and the drawing is counted too
+  await new Promise((r) => requestAnimationFrame(r));
+  await new Promise((r) => requestAnimationFrame(r));
   probe.laidOutAt[seq] = Date.now();
   probe.layoutMs[seq] = performance.now() - received;
   probe.phases.applyMs = performance.now() - applyStart;
-  // one more frame: the drawing itself counts too
-  await new Promise((r) => requestAnimationFrame(r));
   probe.maxFrameGapMs = Math.max(probe.maxFrameGapMs, frames.stop());
   probe.nodes = nodes;
 }
@@ -269,9 +262,11 @@ export async function layout(view: View, nodes: NodeSpec[], received: number, se
 }
 
 /**
- * A big graph is laid out before cytoscape sees it, then added in one go at its final zoom: so cytoscape
- * never draws thousands of full-size labels it will shrink away (that froze the page for seconds).
- * `onDrawn` runs once it is on the page (the trace is drawn over it).
+ * A big graph is laid out before cytoscape sees it, then added at its final zoom (so cytoscape never draws
+ * thousands of full-size labels it will shrink away), a few dozen nodes an animation frame and the edges
+ * after them: cytoscape styles, measures and draws what is added in one task, and 500 pods in one go held the
+ * page 1.1-1.3 s; in steps the longest frame gap is ~0.5 s for the same total. `onDrawn` runs once it is on
+ * the page (the trace is drawn over it).
  */
 export async function drawBig(
   nodes: NodeSpec[],
@@ -284,7 +279,7 @@ export async function drawBig(
   const frames = watchFrames();
   const elkStart = performance.now();
   probe.phases.drawMs = elkStart - received;
-  const positions = await layoutBig(nodes);
+  const positions = layoutBig(nodes);
   if (run !== layoutRun) {
     frames.stop();
     return;
@@ -295,19 +290,40 @@ export async function drawBig(
     cy.elements().remove();
     fit(positions, nodes);
   });
-  cy.add([
-    ...nodes.map((n) => ({
-      group: "nodes" as const,
-      data: { id: n.id, parent: n.parent, label: n.label, w: n.w, h: n.h, placed: true },
-      classes: n.classes,
-      position: positions[n.id],
-    })),
-    ...edges.map((e) => ({
-      group: "edges" as const,
-      data: { id: e.id, source: e.source, target: e.target },
-      classes: `${e.kind} fast`,
-    })),
-  ]);
+  const inside = new Map<string, NodeSpec[]>();
+  for (const n of nodes) if (n.parent) inside.set(n.parent, [...(inside.get(n.parent) ?? []), n]);
+  const family = (n: NodeSpec): NodeSpec[] => [n, ...(inside.get(n.id) ?? []).flatMap(family)];
+  const ordered = nodes.filter((n) => !n.parent).flatMap(family); // a box before what is inside it
+  const steps: cytoscape.ElementDefinition[][] = [];
+  for (let i = 0; i < ordered.length; i += NODES_PER_FRAME) {
+    steps.push(
+      ordered.slice(i, i + NODES_PER_FRAME).map((n) => ({
+        group: "nodes" as const,
+        data: { id: n.id, parent: n.parent, label: n.label, w: n.w, h: n.h, placed: true },
+        classes: n.classes,
+        position: positions[n.id],
+      })),
+    );
+  }
+  // then the edges: each needs both its ends on the graph
+  for (let i = 0; i < edges.length; i += EDGES_PER_FRAME) {
+    steps.push(
+      edges.slice(i, i + EDGES_PER_FRAME).map((e) => ({
+        group: "edges" as const,
+        data: { id: e.id, source: e.source, target: e.target },
+        classes: `${e.kind} fast`,
+      })),
+    );
+  }
+  for (const [i, step] of steps.entries()) {
+    if (i > 0) await new Promise((r) => requestAnimationFrame(r));
+    if (run !== layoutRun) break; // a newer snapshot took over
+    cy.add(step);
+  }
+  if (run !== layoutRun) {
+    frames.stop();
+    return;
+  }
   onDrawn();
   await laidOutNow(seq, received, applyStart, frames, nodes.length);
 }
