@@ -148,6 +148,8 @@ export interface Probe {
   phases: { drawMs: number; elkMs: number; applyMs: number };
   /** The graph's nodes and edges drawn now (not fading out), by id. */
   drawn?: () => string[];
+  /** How many nodes carry a label now (a big graph zoomed far out has none). */
+  labelled?: () => number;
   /** The ids of what the trace highlights. */
   traced?: () => string[];
   /** Where a node is on the screen (page coordinates), to click it. */

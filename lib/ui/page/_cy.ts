@@ -91,6 +91,8 @@ export const cy = cytoscape({
     },
     // a big graph's edges: straight lines, no label (at its zoom a label is too small to read anyway)
     { selector: "edge.fast", style: { "curve-style": "haystack", "haystack-radius": 0, label: "" } },
+    // a big graph zoomed out so far that no label could be read: none is measured or drawn (drawBig)
+    { selector: "node.tiny", style: { label: "" } },
     { selector: "edge.trace", style: { "line-color": "#dc2626", width: 8, "z-index": 10 } },
     {
       selector: "node.trace",

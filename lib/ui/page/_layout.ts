@@ -40,6 +40,15 @@ void elk.layout({
 
 /** How many nodes a big graph adds per animation frame (see drawBig; 40/100 and 80/250 measured alike). */
 const NODES_PER_FRAME = 80;
+/** The largest font on the graph (a box's title) and cytoscape's min-zoomed-font-size (_cy.ts). */
+const LARGEST_FONT = 19, MIN_FONT = 7;
+let labelsHidden = false;
+cy.on("zoom", () => {
+  if (!labelsHidden || cy.zoom() * LARGEST_FONT < MIN_FONT) return;
+  labelsHidden = false;
+  cy.nodes(".tiny").removeClass("tiny");
+});
+
 /** How many edges a big graph adds per animation frame, after its nodes. */
 const EDGES_PER_FRAME = 250;
 
@@ -294,13 +303,17 @@ export async function drawBig(
   for (const n of nodes) if (n.parent) inside.set(n.parent, [...(inside.get(n.parent) ?? []), n]);
   const family = (n: NodeSpec): NodeSpec[] => [n, ...(inside.get(n.id) ?? []).flatMap(family)];
   const ordered = nodes.filter((n) => !n.parent).flatMap(family); // a box before what is inside it
+  // at this zoom no label reaches cytoscape's min-zoomed-font-size: leave them out until a zoom in
+  // (measuring 500 labels nobody can read cost ~0.2 s)
+  const tiny = cy.zoom() * LARGEST_FONT < MIN_FONT ? " tiny" : "";
+  labelsHidden = tiny !== "";
   const steps: cytoscape.ElementDefinition[][] = [];
   for (let i = 0; i < ordered.length; i += NODES_PER_FRAME) {
     steps.push(
       ordered.slice(i, i + NODES_PER_FRAME).map((n) => ({
         group: "nodes" as const,
         data: { id: n.id, parent: n.parent, label: n.label, w: n.w, h: n.h, placed: true },
-        classes: n.classes,
+        classes: n.classes + tiny,
         position: positions[n.id],
       })),
     );

@@ -98,6 +98,7 @@ function drawGraph(view: View, received: number, seq: number): void {
 
 probe.drawn = () => cy.elements().not(".gone").map((e) => e.id());
 probe.traced = () => cy.$(".trace").map((e) => e.id());
+probe.labelled = () => cy.nodes().filter((n) => n.style("label") !== "").length;
 probe.at = (id) => {
   const n = cy.getElementById(id);
   if (n.empty()) return undefined;
