@@ -7,6 +7,7 @@
  * math").
  * @module
  */
+import { ipv6Text } from "../util/ipv6.ts";
 
 /** An address family. */
 export type Family = 4 | 6;
@@ -103,25 +104,7 @@ export function formatIp(ip: Ip): string {
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
-  // the longest run of two or more zero groups becomes "::" (the first one on a tie)
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+  return ipv6Text(groups);
 }
 
 /** Parses `ADDRESS/PREFIX`; undefined when it is not one. */

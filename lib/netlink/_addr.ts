@@ -2,6 +2,7 @@
  * IP addresses as the kernel takes them: 4 or 16 bytes. Text in, text out (`10.0.0.2/24`, `fd00::1`).
  * @module
  */
+import { ipv6Text } from "../util/ipv6.ts";
 
 /** An address with its prefix length, as bytes. */
 export interface Prefix {
@@ -82,24 +83,7 @@ export function formatAddress(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join(".");
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return ipv6Text(g);
 }
 
 /** The broadcast address of an IPv4 prefix (`ip addr add ... broadcast +`). */

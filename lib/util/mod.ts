@@ -10,4 +10,5 @@
  * @module
  */
 export { hex, randomHex } from "./hex.ts";
+export { ipv6Text } from "./ipv6.ts";
 export { CNILAB_NAMES, PLUGIN_DIR, REFERENCE_NAMES, REPO_ROOT } from "./repo.ts";
