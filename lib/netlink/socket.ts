@@ -4,7 +4,7 @@
  * of a dump up to NLMSG_DONE), and NLMSG_ERROR becomes a {@link NetlinkError} saying what `ip` would.
  * @module
  */
-import { cString, libcCalls } from "../sys/libc.ts";
+import { libcCalls } from "../sys/libc.ts";
 import { errnoName, strerror } from "../sys/errno.ts";
 import { closeFile, FsError, openFile } from "../sys/fs.ts";
 import { type Message, type MessageBuilder, NLMSG_DONE, NLMSG_ERROR, splitMessages } from "./_wire.ts";
