@@ -1,9 +1,9 @@
 /**
  * Records tests/netlink/fixtures/: the bytes `ip` (and `bridge`) send to the kernel for each request the
- * encoder tests compare against. Run once, as root, inside the isolation wrapper (it makes a bridge, a
- * two veth pairs and a namespace in the namespace it runs in):
+ * encoder tests compare against. Run once, as root, in a scratch network and mount namespace (it makes
+ * bridges, two veth pairs and a namespace in the namespace it runs in; /run/netns must exist):
  *
- *   /work/tools/iso node_modules/.bin/bun tests/netlink/record-fixtures.ts
+ *   unshare --net --mount sh -c 'mount -t tmpfs none /run/netns && exec node_modules/.bin/bun tests/netlink/record-fixtures.ts'
  *
  * For each command: `strace -x -s 4096 -e trace=sendmsg,sendto,openat -e write=all ip ...`; the fixture
  * keeps the LAST message of its kind the command sent (others are name lookups, iproute2's start-up probe),
