@@ -10,7 +10,7 @@
  * nothing but `node:process` and cnilab's own small CNI modules.
  * @module
  */
-import process from "node:process";
+import { process } from "../sys/process.ts";
 import { parseCniArgPairs } from "./args.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import { hasControlChar, isObject, optBool, optObject, optStr, optStrList } from "./fields.ts";
@@ -368,6 +368,26 @@ interface BunIo {
   stdout: unknown;
   stderr: unknown;
   write(dest: unknown, data: string): Promise<number>;
+}
+
+const SKELETON_ONLY: PluginHandlers = {
+  add: () => {
+    throw new Error("only VERSION is answered without the plugin's module");
+  },
+  del: () => {
+    throw new Error("only VERSION is answered without the plugin's module");
+  },
+  check: () => {
+    throw new Error("only VERSION is answered without the plugin's module");
+  },
+};
+
+/**
+ * Answers CNI_COMMAND=VERSION without the plugin's module: the skeleton answers it alone (the same
+ * supportedVersions for every cnilab plugin), so a multi-call binary need not load the plugin first.
+ */
+export function dispatchVersion(): Promise<never> {
+  return dispatch(SKELETON_ONLY, "");
 }
 
 /**

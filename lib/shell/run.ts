@@ -13,7 +13,7 @@
  * way. Both are everyday cases for cnilab. A compiled plugin importing dax also started in ~49 ms vs ~7 ms.
  * @module
  */
-import process from "node:process";
+import { process } from "../sys/process.ts";
 import { emit, type Purpose } from "../events/mod.ts";
 
 /** node:fs when first needed: a plugin executable imports this module, and node:fs costs it ms per call. */

@@ -3,7 +3,7 @@
  * switch, address helpers, the checked config and the namespace errors.
  * @module
  */
-import process from "node:process";
+import { process } from "../../sys/process.ts";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { type Cidr, type Family, formatIp, ipEquals, networkOf, offset, parseIp } from "../../cni/ip.ts";
 import { Errno, Netlink, NetlinkError } from "../../netlink/mod.ts";

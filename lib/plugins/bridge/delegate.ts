@@ -14,7 +14,7 @@
  * itself in it, or whose `ipam.type` is this very binary's bridge, refuses with code 7 before doing anything.
  * @module
  */
-import process from "node:process";
+import { process } from "../../sys/process.ts";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { execPlugin, findPlugin } from "../../cni/exec.ts";
 import { invoke } from "../../cni/skeleton.ts";

@@ -13,7 +13,7 @@
  * iptables here is the nf_tables backend (`iptables-nft`), never iptables-legacy.
  * @module
  */
-import process from "node:process";
+import { process } from "../../sys/process.ts";
 import { run } from "../../shell/mod.ts";
 import { type Family, formatCidr, networkOf, parseCidr } from "../../cni/ip.ts";
 
