@@ -40,8 +40,8 @@ export const runCommand: Command = {
                   [--verbose] [--transcript FILE]
 
 Runs a lab step by step: each step says which part of the chapter it mirrors,
-shows every command as it runs and checks the real state (✓/✗ with expected vs
-actual). Teardown always runs — also after a failed check, an error, Ctrl-C or
+shows every command as it runs and checks the real state (✓/✗ with expected
+vs actual). Teardown always runs — also after a failed check, an error, Ctrl-C or
 SIGTERM — and is verified: nothing the lab created may remain.
 
   <lab>        a lab id (see 'cnilab list') or section number, e.g. 2.5

@@ -19,8 +19,8 @@ export const show: Command = {
 
 Reads the real state from the kernel (ip -json), not from what a lab intended,
 and draws it: every named network namespace (a pod's as namespace/name with a
-short cni-… id), its links, addresses and routes; the host's bridges with their
-ports; veth pairs matched end to end across namespaces.
+short cni-… id), its links, addresses and routes; the host's bridges with
+their ports; veth pairs matched end to end across namespaces.
 
   --run ID         only what one run owns (its journal and its pods; see
                    'cnilab ps')

@@ -370,17 +370,10 @@ interface BunIo {
   write(dest: unknown, data: string): Promise<number>;
 }
 
-const SKELETON_ONLY: PluginHandlers = {
-  add: () => {
-    throw new Error("only VERSION is answered without the plugin's module");
-  },
-  del: () => {
-    throw new Error("only VERSION is answered without the plugin's module");
-  },
-  check: () => {
-    throw new Error("only VERSION is answered without the plugin's module");
-  },
+const versionOnly = (): never => {
+  throw new Error("only VERSION is answered without the plugin's module");
 };
+const SKELETON_ONLY: PluginHandlers = { add: versionOnly, del: versionOnly, check: versionOnly };
 
 /**
  * Answers CNI_COMMAND=VERSION without the plugin's module: the skeleton answers it alone (the same

@@ -53,7 +53,7 @@ export function dirUsers(path: string): string[] {
 }
 
 /** Every directory in the ledger. */
-export function ledgerDirs(): string[] {
+function ledgerDirs(): string[] {
   if (!existsSync(DIRS_DIR)) return [];
   return readdirSync(DIRS_DIR).filter((f) => f.endsWith(".json")).map((f) =>
     decodeURIComponent(f.slice(0, -5))

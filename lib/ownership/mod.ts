@@ -34,6 +34,5 @@ export {
 } from "./journal.ts";
 export { markedProcesses, processAlive, processStart, sleep, stopProcess } from "./processes.ts";
 export { cleanAll, cleanStale, listOwners } from "./sweeps.ts";
-export { dirUsers } from "./dirs.ts";
 export { registerTeardown, type Teardown } from "./teardowns.ts";
 export { guardSysctl, type LedgerOwner, readSysctl, setSysctl } from "./sysctl.ts";

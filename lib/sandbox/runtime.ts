@@ -104,9 +104,12 @@ export function resolvConf(dns: DnsConfig): string {
   return out;
 }
 
+/** iproute2's per-namespace /etc: shared by every pod (see Owner.mkdir). */
+const NETNS_ETC = "/etc/netns";
+
 /** Where `ip netns exec <name>` finds a namespace's resolv.conf (it bind-mounts it over /etc/resolv.conf). */
 export function netnsEtcDir(netnsName: string): string {
-  return `/etc/netns/${netnsName}`;
+  return `${NETNS_ETC}/${netnsName}`;
 }
 
 /** Which CNI configuration a sandbox uses. */
@@ -344,7 +347,7 @@ export async function runPodSandbox(
       const text = resolvConf(config.dnsConfig);
       writeFileSync(`${dir}/resolv.conf`, text, { mode: 0o644 });
       const etc = netnsEtcDir(state.netns.name);
-      await owner.mkdir(etc.slice(0, etc.lastIndexOf("/"))); // /etc/netns, shared with other pods
+      await owner.mkdir(NETNS_ETC);
       await owner.record({ kind: "path", path: etc, tree: true });
       mkdirSync(etc);
       writeFileSync(`${etc}/resolv.conf`, text, { mode: 0o644 });

@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import type { Page } from "playwright-core";
 import { Owner } from "../ownership/mod.ts";
-import { link, netns } from "../iproute2/mod.ts";
+import { batch, commands, link, netns } from "../iproute2/mod.ts";
 import type { TopoLink, TopoNamespace } from "../topology/mod.ts";
 import { launchBrowser } from "./browser.ts";
 import type { Reading } from "./live.ts";
@@ -94,9 +94,9 @@ async function latency(
       await owner.record({ kind: "link", name });
       await measure(
         "veth added",
+        // created and marked in one `ip -batch`, so a kill in between never leaves an unmarked link
         async () => {
-          await link.addVeth(name, `${name}p`);
-          await link.setAlias(name, owner.mark);
+          await batch([commands.vethAdd(name, `${name}p`), commands.linkAlias(name, owner.mark)]);
         },
         `#topology-list li[data-id="host/${name}"]`,
         "attached",

@@ -57,6 +57,18 @@ export const BIG = 24;
 let laidOut = "";
 let layoutRun = 0;
 
+/** The nodes inside each box, by the box's id, in the order given. */
+function childrenOf(nodes: NodeSpec[]): Map<string, NodeSpec[]> {
+  const out = new Map<string, NodeSpec[]>();
+  for (const n of nodes) {
+    if (!n.parent) continue;
+    const list = out.get(n.parent);
+    if (list) list.push(n);
+    else out.set(n.parent, [n]);
+  }
+  return out;
+}
+
 /** Positions of the nodes inside the boxes (centres, page coordinates of the graph). */
 export type Positions = Record<string, { x: number; y: number }>;
 
@@ -149,8 +161,7 @@ export function rowWidth(items: { w: number; h: number }[], ratio: number): numb
  */
 export function layoutBig(nodes: NodeSpec[]): Positions {
   const PAD_X = 20, PAD_TOP = 22, PAD_BOTTOM = 20;
-  const kids = new Map<string, NodeSpec[]>();
-  for (const n of nodes) if (n.parent) kids.set(n.parent, [...(kids.get(n.parent) ?? []), n]);
+  const kids = childrenOf(nodes);
   const items: { id: string; w: number; h: number; inner?: { x: number; y: number }[] }[] = [];
   for (const n of nodes) {
     if (n.parent) continue;
@@ -227,12 +238,7 @@ async function laidOutNow(
 export async function layout(view: View, nodes: NodeSpec[], received: number, seq: number): Promise<void> {
   const run = ++layoutRun;
   const big = view.boxes.length > BIG;
-  const byParent = new Map<string, NodeSpec[]>();
-  for (const n of nodes) {
-    if (!n.parent) continue;
-    if (!byParent.has(n.parent)) byParent.set(n.parent, []);
-    byParent.get(n.parent)!.push(n);
-  }
+  const byParent = childrenOf(nodes);
   const frames = watchFrames();
   const elkStart = performance.now();
   probe.phases.drawMs = elkStart - received;
@@ -299,8 +305,7 @@ export async function drawBig(
     cy.elements().remove();
     fit(positions, nodes);
   });
-  const inside = new Map<string, NodeSpec[]>();
-  for (const n of nodes) if (n.parent) inside.set(n.parent, [...(inside.get(n.parent) ?? []), n]);
+  const inside = childrenOf(nodes);
   const family = (n: NodeSpec): NodeSpec[] => [n, ...(inside.get(n.id) ?? []).flatMap(family)];
   const ordered = nodes.filter((n) => !n.parent).flatMap(family); // a box before what is inside it
   // at this zoom no label reaches cytoscape's min-zoomed-font-size: leave them out until a zoom in
